@@ -100,8 +100,19 @@ case "$cmd" in
         # What test installed satisfies app too: stamp it so ./dev.sh app starts at once.
         touch "$VENV/.stamp-$(cat requirements.txt | sha256sum | cut -c1-16)"
         ensure_chromium
-        "$VENV/bin/ruff" check .
-        exec "$PY" -m pytest -q "$@"
+        # Lint first, but run the tests whatever it says: one run reports both.
+        lint_rc=0
+        "$VENV/bin/ruff" check . || lint_rc=$?
+        test_rc=0
+        "$PY" -m pytest -q "$@" || test_rc=$?
+        if [[ $lint_rc != 0 ]]; then
+            echo "dev.sh: ruff check failed (exit $lint_rc)" >&2
+        fi
+        # pytest's own exit code wins (5 = no tests collected); else ruff's.
+        if [[ $test_rc != 0 ]]; then
+            exit "$test_rc"
+        fi
+        exit "$lint_rc"
         ;;
     -h | --help | help)
         usage
