@@ -1,0 +1,7 @@
+"""`python -m lstmviz …`: see lstmviz.cli."""
+
+import sys
+
+from lstmviz.cli import main
+
+sys.exit(main())
