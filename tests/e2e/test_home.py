@@ -37,7 +37,7 @@ def test_home_page_first_request_lstm_gru_and_sequence(fresh_server, browser_pag
     assert all(c["title"].strip() for c in lstm), [c["title"] for c in lstm]
     assert any("forget" in c["title"].lower() for c in lstm), [c["title"] for c in lstm]
 
-    seq = page.get_by_label("Sequence (numbers)")
+    seq = page.get_by_label("Sequence (numbers)", exact=True).and_(page.locator("input"))
     assert re.search(r"\d", seq.input_value()), f"sequence input not prefilled: {seq.input_value()!r}"
 
     # GRU: r z n h, two gates fewer than the LSTM's six.

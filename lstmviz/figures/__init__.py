@@ -1,0 +1,1 @@
+"""Figures: pure functions of a Trace (or of gradient maps) that return plotly Figures and never display."""
