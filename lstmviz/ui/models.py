@@ -68,8 +68,15 @@ def add_session_model(label: str, loaded: Loaded) -> str:
     return model_id
 
 
+@st.cache_resource(show_spinner=False)
+def _demos(device: str) -> dict[str, Loaded]:
+    """Untrained seeded models (8 units, one number per step), to compare against trained ones."""
+    return {f"demo:{kind}": Loaded(module=demo_module(kind, device), spec=RecurrentSpec(kind, 1, 8))
+            for kind in ("lstm", "gru", "rnn")}
+
+
 def all_models(device: torch.device | str) -> dict[str, tuple[ModelEntry, Loaded]]:
-    """Zoo first, then this session's models: id -> (entry, Loaded)."""
+    """Zoo first, then this session's models, then the untrained demos: id -> (entry, Loaded)."""
     device = str(device)
     out = {}
     for model_id, loaded in _zoo(device).items():
@@ -78,16 +85,15 @@ def all_models(device: torch.device | str) -> dict[str, tuple[ModelEntry, Loaded
         model = loaded.model if loaded.model is not None else loaded.module
         model.to(device)
         out[model_id] = (ModelEntry(model_id, f"yours · {label}", "session"), loaded)
+    for model_id, loaded in _demos(device).items():
+        out[model_id] = (ModelEntry(model_id, f"untrained · {model_id[5:].upper()} (8 units, seed 0)", "demo"), loaded)
     return out
 
 
 def model_picker(device: torch.device | str, key: str = "model", label: str = "Model",
-                 where=st.sidebar) -> tuple[ModelEntry, Loaded] | None:
+                 where=st.sidebar) -> tuple[ModelEntry, Loaded]:
     """A select box over all models for this session, its choice kept in session_state[key]."""
     models = all_models(device)
-    if not models:
-        where.warning("No models available: the zoo is empty. Train one on the Train page.")
-        return None
     ids = list(models)
     if st.session_state.get(key) not in ids:
         st.session_state[key] = ids[0]
