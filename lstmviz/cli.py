@@ -42,7 +42,40 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, help="output CSV path")
         p.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh",
                        help="for a bare nn.RNN state_dict (its keys cannot tell tanh from relu)")
+    p = sub.add_parser("train", help="train a model on a task and save an lstmviz checkpoint")
+    p.add_argument("--task", required=True, help="one of: " + ", ".join(_task_names()))
+    p.add_argument("--cell", required=True, choices=("lstm", "gru", "rnn"))
+    p.add_argument("--hidden", type=_positive, default=64)
+    p.add_argument("--layers", type=_positive, default=1)
+    p.add_argument("--bidirectional", action="store_true")
+    p.add_argument("--epochs", type=_positive, default=10)
+    p.add_argument("--steps-per-epoch", type=_positive, default=100)
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="checkpoint path to write")
+    zoo = sub.add_parser("zoo", help="rebuild or measure the shipped model zoo")
+    zoo_sub = zoo.add_subparsers(dest="zoo_command", required=True, parser_class=_Parser)
+    p = zoo_sub.add_parser("build", help="train every zoo model (slow: minutes) and write metrics.json")
+    p.add_argument("--out", default=None, help="folder (default: the package's zoo folder)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=_positive, default=1)
+    p = zoo_sub.add_parser("evaluate", help="measure every zoo model; print a Markdown table")
+    p.add_argument("--dir", default=None, help="folder (default: the package's zoo folder)")
     return parser
+
+
+def _task_names() -> list[str]:
+    from lstmviz.tasks import TASKS
+
+    return list(TASKS)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,4 +137,49 @@ def run_gradflow(args: argparse.Namespace) -> None:
     write_gradflow_csv(args.out, connectivity(loaded.module, x), loaded.spec.bidirectional)
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {"trace": run_trace, "gradflow": run_gradflow}
+def run_train(args: argparse.Namespace) -> None:
+    """`train`: train one model on a task, print progress per epoch, save an lstmviz checkpoint."""
+    from lstmviz.checkpoints import save_checkpoint
+    from lstmviz.models import SequenceModel, init_forget_bias
+    from lstmviz.tasks import TASKS
+    from lstmviz.train import train
+    from lstmviz.zoo.build import describe, measure
+
+    if args.task not in TASKS:
+        raise UsageError(f"unknown task {args.task!r}; choose one of: {', '.join(TASKS)}")
+    task = TASKS[args.task]
+    torch.manual_seed(args.seed)
+    model = SequenceModel(task.model_config(args.cell, args.hidden, num_layers=args.layers,
+                                            bidirectional=args.bidirectional))
+    init_forget_bias(model, 1.0)
+
+    def progress(event) -> None:
+        if event.kind == "epoch":
+            print(f"epoch {event.epoch + 1}/{args.epochs}: loss {event.loss:.4f}, "
+                  f"{task.metric_name} {event.metric:.4f} ({event.elapsed_s:.1f} s)", flush=True)
+
+    result = train(model, task, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                   batch_size=args.batch_size, lr=args.lr, seed=args.seed, callback=progress)
+    metrics = measure(model.cpu(), task)
+    save_checkpoint(args.out, model, task=task.name, vocab=task.vocab, metrics=metrics, seed=args.seed,
+                    extra={"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
+                           "batch_size": args.batch_size, "lr": args.lr, "train_seconds": round(result.elapsed_s, 1)})
+    print(f"{args.out}: {describe(task.name, metrics)}")
+
+
+def run_zoo(args: argparse.Namespace) -> None:
+    """`zoo build` retrains every shipped model; `zoo evaluate` prints their metrics as a Markdown table."""
+    from lstmviz.zoo import ZOO_DIR
+    from lstmviz.zoo.build import build, evaluate, markdown_table
+
+    if args.zoo_command == "build":
+        build(args.out or ZOO_DIR, seed=args.seed, threads=args.threads)
+    else:
+        folder = Path(args.dir) if args.dir else ZOO_DIR
+        if not any(folder.glob("*.pt")):
+            raise InputError(f"{folder}: no checkpoints (*.pt) to evaluate")
+        print(markdown_table(evaluate(folder)))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "trace": run_trace, "gradflow": run_gradflow, "train": run_train, "zoo": run_zoo}

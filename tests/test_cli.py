@@ -117,3 +117,42 @@ def test_python_dash_m_entry_point(files):
     assert result.stderr.strip() == ("lstmviz: error: nan.csv line 2: nan is not allowed; numbers must be finite "
                                      "(no NaN or inf)")
     assert not (tmp / "o.csv").exists()
+
+
+def test_train_writes_a_checkpoint_that_traces(tmp_path, capsys):
+    out = tmp_path / "adding.pt"
+    assert main(["train", "--task", "adding", "--cell", "gru", "--hidden", "4", "--epochs", "2",
+                 "--steps-per-epoch", "2", "--batch-size", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("epoch 1/2: loss ") and printed[1].startswith("epoch 2/2: loss ")
+    from lstmviz.checkpoints import load_checkpoint
+
+    loaded = load_checkpoint(out)
+    assert loaded.task == "adding" and loaded.spec.kind == "gru" and loaded.spec.hidden_size == 4
+    (tmp_path / "seq.csv").write_text("value,marker\n0.5,1\n0.25,0\n0.75,1\n")
+    assert main(["trace", "--checkpoint", str(out), "--input", str(tmp_path / "seq.csv"),
+                 "--out", str(tmp_path / "t.csv")]) == 0
+    assert set(pd.read_csv(tmp_path / "t.csv").gate) == {"r", "z", "n", "h"}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "--task", "nope", "--cell", "lstm", "--out", "x.pt"],
+     "lstmviz: error: unknown task 'nope'; choose one of: char_lm, sentiment, adding, brackets, "
+     "forecast_synthetic, forecast_lifeexp"),
+    (["train", "--task", "adding", "--cell", "lstm", "--hidden", "0", "--out", "x.pt"],
+     "lstmviz: error: argument --hidden: must be a positive whole number, got 0 "
+     "(see: python -m lstmviz train --help)"),
+    (["train", "--task", "adding", "--cell", "cnn", "--out", "x.pt"],
+     "lstmviz: error: argument --cell: invalid choice: 'cnn' (choose from 'lstm', 'gru', 'rnn') "
+     "(see: python -m lstmviz train --help)"),
+])
+def test_train_bad_arguments(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_zoo_evaluate_on_an_empty_folder(tmp_path, capsys):
+    assert main(["zoo", "evaluate", "--dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"lstmviz: error: {tmp_path}: no checkpoints (*.pt) to evaluate"

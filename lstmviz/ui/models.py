@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -13,8 +12,8 @@ from torch import nn
 
 from lstmviz.checkpoints import Loaded, RecurrentSpec, load_checkpoint
 from lstmviz.trace import Trace, trace
+from lstmviz.zoo import DEFAULT_MODEL, zoo_models
 
-ZOO_DIR = Path(__file__).resolve().parents[1] / "zoo"
 _SESSION_KEY = "lstmviz_user_models"
 
 
@@ -47,12 +46,14 @@ def demo_module(kind: str, device: str = "cpu", input_size: int = 1, hidden_size
 @st.cache_resource(show_spinner="Loading the model zoo…")
 def _zoo(device: str) -> dict[str, Loaded]:
     """Every shipped checkpoint, loaded once per device for every session (read-only)."""
+    paths = zoo_models()
+    ordered = sorted(paths, key=lambda name: name != DEFAULT_MODEL)  # the app opens on the default
     out = {}
-    for path in sorted(ZOO_DIR.glob("*.pt")):
-        loaded = load_checkpoint(path)
+    for name in ordered:
+        loaded = load_checkpoint(paths[name])
         model = loaded.model if loaded.model is not None else loaded.module
         _freeze(model.to(device))
-        out[f"zoo:{path.stem}"] = loaded
+        out[f"zoo:{name}"] = loaded
     return out
 
 
