@@ -209,10 +209,13 @@ def _both_biases(w: dict) -> Tensor | None:
 
 
 def _lstm_gates(layer_in, hs, h_first, c_first, w, reverse, module) -> dict[str, Tensor]:
+    H = module.hidden_size
     pre = _affine(layer_in, w["weight_ih"], _both_biases(w))  # [T, 4H]
-    i, f, g, o = _add_recurrent(pre, hs, h_first, w["weight_hh"], reverse).chunk(4, dim=1)  # [T, H] each
-    i, f, o = i.sigmoid_(), f.sigmoid_(), o.sigmoid_()
-    g = g.tanh_()
+    _add_recurrent(pre, hs, h_first, w["weight_hh"], reverse)
+    pre[:, :2 * H].sigmoid_()  # i and f in one pass
+    pre[:, 3 * H:].sigmoid_()  # o
+    i, f, g, o = pre.chunk(4, dim=1)  # [T, H] each
+    g.tanh_()
     c = linear_scan(f, i * g, c_first, reverse)  # [T, H]
     return {"i": i, "f": f, "g": g, "o": o, "c": c}
 
