@@ -52,16 +52,18 @@ settings = tr.Settings(task_name, cells, int(hidden), int(layers), bidirectional
 if busy:
     problems = tr.limit_messages(settings)
     if problems:
-        tr.cancel_start()
-        for message in problems:
-            st.error(message)
+        tr.refuse_start(problems)
     else:
         tr.show_job(tr.begin_job(settings), device)
-        st.rerun()  # draw the controls enabled again, with the new models listed
-elif (job := tr.current_job()) is not None:
+    st.rerun()  # draw the controls enabled again, with the new models (or why not) shown
+for message in tr.refusals():
+    st.error(message)
+if (job := tr.current_job()) is not None:
     if stopped is not None:
         kept = sum(run.model_id is not None for run in stopped.runs)
-        st.info(f"Stopped. Kept {kept} model(s) as trained so far; a model that had not started is dropped.")
+        dropped = ", ".join(run.cell.upper() for run in stopped.runs if run.model_id is None)
+        st.info(f"Stopped. Kept {kept} model(s) as trained so far" + (f"; not started, so dropped: {dropped}."
+                                                                       if dropped else "."))
     tr.show_job(job)
 
 st.subheader("Your models in this session")

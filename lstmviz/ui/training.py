@@ -32,6 +32,7 @@ from lstmviz.zoo.build import describe, measure
 
 JOB_KEY = "lstmviz_train_job"
 START_KEY = "lstmviz_train_start"  # set by the Train button's callback; the next run starts the job
+REFUSED_KEY = "lstmviz_train_refused"
 DOWNLOADS_KEY = "lstmviz_train_downloads"  # model id -> (file name, checkpoint bytes)
 REDRAW_S = 0.25  # at most 4 progress/curve updates a second
 
@@ -104,9 +105,15 @@ def begin_job(settings: Settings) -> Job:
     return job
 
 
-def cancel_start() -> None:
-    """Forget a start request that was refused (e.g. past a limit)."""
+def refuse_start(messages: list[str]) -> None:
+    """Drop a start request that was refused (e.g. past a limit); the next run shows `messages`."""
     st.session_state.pop(START_KEY, None)
+    st.session_state[REFUSED_KEY] = messages
+
+
+def refusals() -> list[str]:
+    """Why the last start request was refused (shown once)."""
+    return st.session_state.pop(REFUSED_KEY, [])
 
 
 def current_job() -> Job | None:
