@@ -16,11 +16,18 @@ from lstmviz.trace import Trace
 
 @dataclass(frozen=True)
 class Equation:
-    """One line: `name` ("forget gate"), `latex` with the numbers in, and its result `value`."""
+    """One equation: `name` ("forget gate"), the `formula` and its `numbers` ("= σ(0.99) = 0.73") in
+    LaTeX, and its result `value` (the trace's own number)."""
 
     name: str
-    latex: str
+    formula: str
+    numbers: str
     value: float
+
+    @property
+    def latex(self) -> str:
+        """Formula and numbers on one line."""
+        return f"{self.formula} {self.numbers}"
 
 
 def unit_values(trace: Trace, layer: int, direction: str, unit: int, step: int) -> dict[str, float]:
@@ -63,8 +70,8 @@ def _atanh(v: float) -> float | None:
 
 def _activated(fn: str, pre: float | None, value: float) -> str:
     """'= σ(0.9981) = 0.7307', or just '= 0.7307' when the pre-activation cannot be recovered."""
-    inner = f" = {fn}({fmt(pre)})" if pre is not None else ""
-    return f"{inner} = {fmt(value)}"
+    inner = f"= {fn}({fmt(pre)}) " if pre is not None else ""
+    return f"{inner}= {fmt(value)}"
 
 
 def equations(trace: Trace, layer: int, direction: str, unit: int, step: int) -> list[Equation]:
@@ -77,7 +84,7 @@ def equations(trace: Trace, layer: int, direction: str, unit: int, step: int) ->
 def _gate(name: str, symbol: str, letter: str, p: str, value: float, fn: str = "\\sigma") -> Equation:
     pre = _logit(value) if fn == "\\sigma" else _atanh(value)
     body = f"{symbol} = {fn}(W_{{i{letter}}} x_t + W_{{h{letter}}} h_{{{p}}} + b_{letter})"
-    return Equation(name, body + _activated(fn, pre, value), value)
+    return Equation(name, body, _activated(fn, pre, value), value)
 
 
 def _lstm(trace: Trace, v: dict[str, float], p: str) -> list[Equation]:
@@ -87,30 +94,28 @@ def _lstm(trace: Trace, v: dict[str, float], p: str) -> list[Equation]:
         _gate("forget gate", "f_t", "f", p, v["f"]),
         _gate("input gate", "i_t", "i", p, v["i"]),
         _gate("candidate", "\\tilde{C}_t = g_t", "g", p, v["g"], "\\tanh"),
-        Equation("cell update", f"c_t = f_t \\odot c_{{{p}}} + i_t \\odot g_t = {_num(v['f'])} \\cdot "
+        Equation("cell update", f"c_t = f_t \\odot c_{{{p}}} + i_t \\odot g_t", f"= {_num(v['f'])} \\cdot "
                  f"{_num(v['c_prev'])} + {_num(v['i'])} \\cdot {_num(v['g'])} = {fmt(c)}", v["c"]),
         _gate("output gate", "o_t", "o", p, v["o"]),
     ]
     if trace.proj_size:
-        rows.append(Equation("hidden state", f"h_t = W_{{hr}}(o_t \\odot \\tanh(c_t)),\\ "
-                             f"o_t \\tanh(c_t) = {_num(v['o'])} \\cdot \\tanh({fmt(v['c'])}) = {fmt(m)}", m))
+        rows.append(Equation("hidden state", "h_t = W_{hr}(o_t \\odot \\tanh(c_t)),\\ o_t \\tanh(c_t)",
+                             f"= {_num(v['o'])} \\cdot \\tanh({fmt(v['c'])}) = {fmt(m)}", m))
     else:
-        rows.append(Equation("hidden state", f"h_t = o_t \\odot \\tanh(c_t) = {_num(v['o'])} \\cdot "
-                             f"\\tanh({fmt(v['c'])}) = {fmt(m)}", v["h"]))
+        rows.append(Equation("hidden state", "h_t = o_t \\odot \\tanh(c_t)",
+                             f"= {_num(v['o'])} \\cdot \\tanh({fmt(v['c'])}) = {fmt(m)}", v["h"]))
     return rows
 
 
 def _gru(trace: Trace, v: dict[str, float], p: str) -> list[Equation]:
-    n_pre = _atanh(v["n"])
-    n_body = (f"n_t = \\tanh(W_{{in}} x_t + b_{{in}} + r_t \\odot (W_{{hn}} h_{{{p}}} + b_{{hn}}))"
-              + _activated("\\tanh", n_pre, v["n"]))
+    n_formula = f"n_t = \\tanh(W_{{in}} x_t + b_{{in}} + r_t \\odot (W_{{hn}} h_{{{p}}} + b_{{hn}}))"
     h = (1 - v["z"]) * v["n"] + v["z"] * v["h_prev"]
+    keep = _gate("keep gate (PyTorch's z; textbook update gate = 1 − z)", "z_t", "z", p, v["z"])
     return [
         _gate("reset gate", "r_t", "r", p, v["r"]),
-        Equation("keep gate (PyTorch's z; textbook update gate = 1 − z)",
-                 _gate("", "z_t", "z", p, v["z"]).latex + f",\\quad 1 - z_t = {fmt(1 - v['z'])}", v["z"]),
-        Equation("candidate", n_body, v["n"]),
-        Equation("hidden state", f"h_t = (1 - z_t) \\odot n_t + z_t \\odot h_{{{p}}} = {_num(1 - v['z'])} \\cdot "
+        Equation(keep.name, keep.formula, keep.numbers + f",\\quad 1 - z_t = {fmt(1 - v['z'])}", v["z"]),
+        Equation("candidate", n_formula, _activated("\\tanh", _atanh(v["n"]), v["n"]), v["n"]),
+        Equation("hidden state", f"h_t = (1 - z_t) \\odot n_t + z_t \\odot h_{{{p}}}", f"= {_num(1 - v['z'])} \\cdot "
                  f"{_num(v['n'])} + {_num(v['z'])} \\cdot {_num(v['h_prev'])} = {fmt(h)}", v["h"]),
     ]
 
@@ -119,13 +124,17 @@ def _rnn(trace: Trace, v: dict[str, float], p: str) -> list[Equation]:
     act = "\\mathrm{relu}" if trace.nonlinearity == "relu" else "\\tanh"
     h = max(v["a"], 0.0) if trace.nonlinearity == "relu" else math.tanh(v["a"])
     return [
-        Equation("pre-activation", f"a_t = W_{{ih}} x_t + b_{{ih}} + W_{{hh}} h_{{{p}}} + b_{{hh}} = {fmt(v['a'])}",
-                 v["a"]),
-        Equation("hidden state", f"h_t = {act}(a_t) = {act}({fmt(v['a'])}) = {fmt(h)}", v["h"]),
+        Equation("pre-activation", f"a_t = W_{{ih}} x_t + b_{{ih}} + W_{{hh}} h_{{{p}}} + b_{{hh}}",
+                 f"= {fmt(v['a'])}", v["a"]),
+        Equation("hidden state", f"h_t = {act}(a_t)", f"= {act}({fmt(v['a'])}) = {fmt(h)}", v["h"]),
     ]
 
 
 def as_latex(rows: list[Equation]) -> str:
-    """All rows as one aligned LaTeX block, for st.latex."""
-    lines = [row.latex.replace(" = ", " &= ", 1) for row in rows]
+    """All equations as one aligned LaTeX block for st.latex: each formula, its numbers below it."""
+    lines = []
+    for row in rows:
+        symbol, formula = row.formula.split(" = ", 1) if " = " in row.formula else (row.formula, "")
+        lines.append(f"{symbol} &= {formula}" if formula else f"{symbol} &")
+        lines.append(f"&{row.numbers}")
     return "\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}"

@@ -26,7 +26,7 @@ step = ui.step_controls(tr.steps)
 layer, direction, unit, suggested = ui.view_controls(tr)
 shown = {}  # name -> figure, for the HTML export
 
-left, right = st.columns([3, 2])
+left, right = st.columns([1, 1])
 with left:
     play = st.toggle("▶ Play in the browser", key="play",
                      help="Adds one animation frame per step to the diagram: press ▶ Play on it; "

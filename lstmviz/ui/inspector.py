@@ -183,7 +183,7 @@ def _move(delta: int, last: int) -> None:
 def step_controls(steps: int) -> int:
     """Previous / Next buttons and the step slider; returns the current step."""
     st.session_state.step = min(max(int(st.session_state.step), 0), steps - 1)
-    prev_col, next_col, slider_col = st.columns([1, 1, 10], vertical_alignment="bottom")
+    prev_col, next_col, slider_col = st.columns([2, 2, 9], vertical_alignment="bottom")
     prev_col.button("◀ Previous", key="prev", on_click=_move, args=(-1, steps - 1), width="stretch",
                     disabled=st.session_state.step == 0)
     next_col.button("Next ▶", key="next", on_click=_move, args=(1, steps - 1), width="stretch",
