@@ -8,8 +8,8 @@ from lstmviz.inputs import InputError
 from lstmviz.ui import compare as ui
 from lstmviz.ui import device_control, page_setup
 
-GATE_NAMES = {"f": "forget f", "i": "input i", "o": "output o", "h": "hidden h", "r": "GRU reset r",
-              "z": "GRU z (PyTorch keep gate; textbook update = 1−z)", "1-z": "GRU 1−z (= textbook update z)"}
+GATE_NAMES = {"f": "forget f", "i": "input i", "o": "output o", "h": "hidden h", "r": "reset r",
+              "z": "z (PyTorch: keep)", "1-z": "1−z (textbook update z)"}
 
 page_setup("Compare")
 device = device_control()
@@ -68,11 +68,11 @@ st.caption("Each point is one unit: how often its gate is nearly shut (x) and ne
 low_col, high_col = st.columns(2)
 low = low_col.slider("Left-saturated below", 0.0, 0.5, 0.1, 0.01, key="cmp_low")
 high = high_col.slider("Right-saturated above", 0.5, 1.0, 0.9, 0.01, key="cmp_high")
-for col, c in zip(st.columns(len(chosen)), chosen, strict=True):
+for c in chosen:
     sample = ui.sample_trace(c.id, str(device), c.loaded)
     tables = {"your input": compare.saturation_table(traces[c.name], low, high),
               "task sample": compare.saturation_table(sample, low, high)}
-    col.plotly_chart(figs.saturation_scatter(tables, c.name, low, high), width="stretch", key=f"cmp_sat_{c.name}")
+    st.plotly_chart(figs.saturation_scatter(tables, c.name, low, high), width="stretch", key=f"cmp_sat_{c.name}")
 
 st.subheader("LSTM vs GRU, measured")
 timed = {}
@@ -92,19 +92,5 @@ if chosen[0].loaded.task == "adding":
     probes = {c.name: ui.memory_probe(c.id, str(device), c.loaded) for c in chosen}
     st.plotly_chart(figs.probe_figure(probes), width="stretch", key="cmp_probe")
 
-for c in chosen:
-    tr = traces[c.name]
-    if tr.num_directions == 2:
-        st.subheader(f"{c.name}: forward and backward, aligned by input position")
-        st.caption("Row t of the forward track has read x₀…x_t, of the backward track x_t…x_T−1; torch outputs "
-                   "them concatenated (the head reads that); summed is the alternative merge.")
-        parts = compare.bidirectional_outputs(tr)
-        for col, (label, values) in zip(st.columns(2) * 2, parts.items(), strict=True):
-            col.plotly_chart(figs.aligned_heatmap(values, tr.tokens, f"{c.name} · {label}", step, zrange=None),
-                             width="stretch", key=f"cmp_bi_{c.name}_{label}")
-    if tr.num_layers > 1:
-        st.subheader(f"{c.name}: its {tr.num_layers} layers side by side (hidden h, forward)")
-        for layer, col in enumerate(st.columns(tr.num_layers)):
-            col.plotly_chart(figs.aligned_heatmap(tr.get(layer, "fwd", "h"), tr.tokens, f"layer {layer} · h", step,
-                                                  zrange=None), width="stretch", key=f"cmp_layer_{c.name}_{layer}")
+ui.structure_views(chosen, traces, step)
 ui.keep_url()

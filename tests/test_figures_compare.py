@@ -38,6 +38,9 @@ def test_saturation_scatter_has_a_subplot_per_layer_direction_and_gate():
     np.testing.assert_allclose(first.x, expected.left)
     np.testing.assert_allclose(first.y, expected.right)
     assert fig.layout.xaxis4.title.text == "fraction < 0.1" and fig.layout.yaxis.title.text == "fraction > 0.9"
+    gru = compare.saturation_table(trace(make_module("gru", 2, 3), torch.randn(4, 2)))
+    gru_titles = [a.text for a in figs.saturation_scatter({"your input": gru}, "GRU", 0.1, 0.9).layout.annotations]
+    assert gru_titles == ["layer 0 fwd · r", "layer 0 fwd · z (PyTorch keep)"]
     empty = figs.saturation_scatter({"your input": pd.DataFrame(columns=["gate"])}, "RNN", 0.1, 0.9)
     assert "no sigmoid gates" in empty.layout.annotations[0].text
 

@@ -17,6 +17,7 @@ from lstmviz.figures.gates import mark_step
 _MARGIN = {"l": 50, "r": 10, "t": 40, "b": 40}
 # a saturation scatter shows the user's input and the task sample in these colours
 SOURCE_COLOURS = {"your input": "#1f77b4", "task sample": "#ff7f0e"}
+_SCATTER_NAMES = {"z": "z (PyTorch keep)"}
 
 
 def step_axis(tokens: list[str]) -> list[str]:
@@ -54,7 +55,7 @@ def saturation_scatter(tables: dict[str, pd.DataFrame], title: str, low: float, 
     both = pd.concat(frames)
     rows = sorted({(int(r.layer), r.direction) for r in both.itertuples()})
     gates = list(dict.fromkeys(both.gate))
-    names = [f"layer {layer} {d} · {g}" for layer, d in rows for g in gates]
+    names = [f"layer {layer} {d} · {_SCATTER_NAMES.get(g, g)}" for layer, d in rows for g in gates]
     fig = make_subplots(rows=len(rows), cols=len(gates), subplot_titles=names, shared_xaxes=True,
                         shared_yaxes=True, horizontal_spacing=0.04, vertical_spacing=0.12)
     for source, table in tables.items():
@@ -72,8 +73,9 @@ def saturation_scatter(tables: dict[str, pd.DataFrame], title: str, low: float, 
                                          line={"color": "#bbb", "width": 1, "dash": "dot"}), row=r + 1, col=c + 1)
     fig.update_xaxes(range=[-0.03, 1.03], title_text=f"fraction < {low:g}", row=len(rows))
     fig.update_yaxes(range=[-0.03, 1.03], title_text=f"fraction > {high:g}", col=1)
-    fig.update_layout(title={"text": title, "font": {"size": 13}}, height=90 + 230 * len(rows), margin=_MARGIN,
-                      legend={"orientation": "h", "y": -0.15})
+    fig.update_layout(title={"text": title, "font": {"size": 13}}, height=110 + 250 * len(rows),
+                      margin={**_MARGIN, "t": 80},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "xanchor": "right", "x": 1})
     return fig
 
 

@@ -203,3 +203,30 @@ def memory_probe(model_id: str, device: str, _loaded: Loaded) -> compare.Probe:
 def epoch_seconds(model_id: str, steps: int, _loaded: Loaded) -> float:
     """`compare.time_epoch` of a copy of the model, measured once per model."""
     return compare.time_epoch(_loaded, steps=steps)
+
+
+def structure_views(chosen: list[Chosen], traces: dict[str, Trace], step: int) -> None:
+    """For a bidirectional model, its forward and backward tracks aligned by position with the output
+    concatenated and summed; for a stacked model, its layers side by side (keep gate and h)."""
+    from lstmviz.figures.compare import aligned_heatmap
+
+    for c in chosen:
+        tr = traces[c.name]
+        if tr.num_directions == 2:
+            st.subheader(f"{c.name}: forward and backward, aligned by input position")
+            st.caption("Row t of the forward track has read x₀…x_t, of the backward track x_t…x_T−1 (top layer). "
+                       "torch outputs them concatenated, and the head reads that; summed is the other common merge.")
+            parts = compare.bidirectional_outputs(tr)
+            for col, (label, values) in zip(st.columns(2) * 2, parts.items(), strict=True):
+                col.plotly_chart(aligned_heatmap(values, tr.tokens, f"{c.name} · {label}", step, zrange=None),
+                                 width="stretch", key=f"cmp_bi_{c.name}_{label}")
+        if tr.num_layers > 1:
+            st.subheader(f"{c.name}: its {tr.num_layers} layers side by side (forward direction)")
+            for layer, col in enumerate(st.columns(tr.num_layers)):
+                keep = compare.aligned_gate(tr, "keep", layer)
+                if keep is not None:
+                    name = "z (PyTorch: keep)" if keep[0] == "z" else keep[0]
+                    col.plotly_chart(aligned_heatmap(keep[1], tr.tokens, f"{c.name} · layer {layer} · {name}", step),
+                                     width="stretch", key=f"cmp_layer_keep_{c.name}_{layer}")
+                col.plotly_chart(aligned_heatmap(tr.get(layer, "fwd", "h"), tr.tokens, f"{c.name} · layer {layer} · h",
+                                                 step, zrange=None), width="stretch", key=f"cmp_layer_{c.name}_{layer}")

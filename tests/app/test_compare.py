@@ -71,16 +71,16 @@ def adding():
 
 def test_three_models_aligned_gates_and_gru_convention(adding):
     heatmaps = _heatmaps(adding)
-    assert {"A · LSTM · forget f", "B · GRU · GRU z (PyTorch keep gate; textbook update = 1−z)",
-            "A · LSTM · input i", "B · GRU · GRU 1−z (= textbook update z)", "A · LSTM · output o",
-            "B · GRU · GRU reset r", "C · RNN · hidden h"} <= set(heatmaps)
+    assert {"A · LSTM · forget f", "B · GRU · z (PyTorch: keep)", "A · LSTM · input i",
+            "B · GRU · 1−z (textbook update z)", "A · LSTM · output o", "B · GRU · reset r",
+            "C · RNN · hidden h"} <= set(heatmaps)
     assert "PyTorch's convention" in adding.info[0].value
     captions = " ".join(c.value for c in adding.caption)
     assert "no gate plays this part in a RNN" in captions and "no gate plays this part in a LSTM" in captions
     gru = MODELS["session:add-gru"][1]
     tr = compare.aligned_gate(
         trace(gru.module, gru.model.encode(get_task("adding").encode_text(SHORT)[0][None])[0]), "write")
-    np.testing.assert_allclose(array(heatmaps["B · GRU · GRU 1−z (= textbook update z)"]["data"][0]["z"]).T,
+    np.testing.assert_allclose(array(heatmaps["B · GRU · 1−z (textbook update z)"]["data"][0]["z"]).T,
                                tr[1], atol=1e-6)
     assert {k: _url(adding, k) for k in ADDING} == ADDING and _url(adding, "cmp_step") == "0"
 
@@ -178,7 +178,8 @@ def test_two_models_and_switching_task_shows_bidirectional_and_stacked_views(add
     titles = set(_heatmaps(adding))
     name = "A · biLSTM"
     assert {f"{name} · forward h", f"{name} · backward h", f"{name} · concatenated [fwd | bwd]",
-            f"{name} · summed fwd + bwd", "layer 0 · h", "layer 1 · h"} <= titles
+            f"{name} · summed fwd + bwd", "B · GRU · layer 0 · h", "B · GRU · layer 1 · h",
+            "B · GRU · layer 1 · z (PyTorch: keep)"} <= titles
     concat = _heatmaps(adding)[f"{name} · concatenated [fwd | bwd]"]
     assert len(array(concat["data"][0]["z"])) == 12  # 2 × 6 units
     assert "probabilities" not in adding.query_params
