@@ -142,21 +142,26 @@ def _format_metrics(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.3g}" for k, v in metrics.items())
 
 
-def zoo_epoch_seconds(loaded: Loaded) -> float | None:
-    """Seconds per training epoch measured when the zoo was built (train_seconds / 10 epochs), or None."""
+def zoo_epoch(loaded: Loaded) -> tuple[float, str] | None:
+    """Seconds per training epoch measured when the zoo was built (train_seconds over its 10 epochs), with
+    what an epoch was ("300 steps × batch 64"); None for models without that record."""
     extra = loaded.meta.get("extra", {}) if loaded.meta else {}
-    seconds = extra.get("train_seconds")
-    return None if seconds is None else float(seconds) / 10
+    if extra.get("train_seconds") is None:
+        return None
+    what = f"{extra['steps'] // 10} steps × batch {extra['batch_size']}" if "steps" in extra else "1/10 of training"
+    return float(extra["train_seconds"]) / 10, what
 
 
-def comparison_table(models: dict[str, Loaded], epoch_seconds: dict[str, float] | None = None) -> pd.DataFrame:
+def comparison_table(models: dict[str, Loaded], epoch_seconds: dict[str, float] | None = None,
+                     timed_steps: int = 20) -> pd.DataFrame:
     """The explainer's LSTM-vs-GRU table with measured numbers: one column per model (keyed by label).
 
-    epoch_seconds: {label: seconds} measured now (see `time_epoch`); zoo build timings come from metadata.
+    epoch_seconds: {label: seconds for a `timed_steps`-step epoch} measured now (see `time_epoch`); the zoo
+    build's timing comes from checkpoint metadata.
     """
     rows = {}
     for label, loaded in models.items():
-        zoo_time = zoo_epoch_seconds(loaded)
+        zoo = zoo_epoch(loaded)
         now = (epoch_seconds or {}).get(label)
         rows[label] = {
             "cell": _cell_name(loaded),
@@ -165,8 +170,8 @@ def comparison_table(models: dict[str, Loaded], epoch_seconds: dict[str, float] 
             "hidden units": str(loaded.spec.hidden_size),
             "parameters (whole model)": f"{parameter_count(loaded):,}",
             "parameters (recurrent part)": f"{parameter_count(loaded, recurrent_only=True):,}",
-            "training s/epoch (zoo build)": "—" if zoo_time is None else f"{zoo_time:.1f}",
-            "training s/epoch (timed here)": "—" if now is None else f"{now:.2f}",
+            "training s/epoch (zoo build)": "—" if zoo is None else f"{zoo[0]:.1f} ({zoo[1]})",
+            f"training s per {timed_steps}-step epoch (timed here)": "—" if now is None else f"{now:.2f}",
             "task performance": _format_metrics(loaded.metrics),
         }
     return pd.DataFrame(rows)

@@ -76,12 +76,13 @@ for c in chosen:
 
 st.subheader("LSTM vs GRU, measured")
 timed = {}
-if st.checkbox("Time a short training epoch now (20 Adam steps, batch 64, CPU, on a copy)", key="cmp_time"):
+if st.checkbox(f"Time a short training epoch now ({ui.TIMED_STEPS} Adam steps, batch 64, CPU, on a copy)",
+               key="cmp_time"):
     try:
-        timed = {c.name: ui.epoch_seconds(c.id, 20, c.loaded) for c in chosen}
+        timed = {c.name: ui.epoch_seconds(c.id, ui.TIMED_STEPS, c.loaded) for c in chosen}
     except ValueError as err:
         st.warning(str(err))
-st.table(compare.comparison_table({c.name: c.loaded for c in chosen}, timed))
+st.table(compare.comparison_table({c.name: c.loaded for c in chosen}, timed, ui.TIMED_STEPS))
 st.caption("Zoo build time per epoch = the build's training seconds / 10 epochs (1 CPU thread); performance "
            "is the zoo's held-out measurement stored in the checkpoint.")
 

@@ -91,14 +91,15 @@ def test_parameter_counts_equal_sum_of_numel(cell):
 
 def test_comparison_table():
     models = {"L": _task_model("adding", "lstm"), "G": _task_model("adding", "gru")}
-    models["L"].meta = {"extra": {"train_seconds": 42.0}}
+    models["L"].meta = {"extra": {"train_seconds": 42.0, "steps": 3000, "batch_size": 64}}
     table = compare.comparison_table(models, {"G": 1.234})
     assert list(table.columns) == ["L", "G"]
     assert table.loc["gates", "L"].startswith("3") and table.loc["gates", "G"].startswith("2")
     assert table.loc["cell state", "L"].startswith("separate") and table.loc["cell state", "G"] == "combined with h"
     assert table.loc["parameters (whole model)", "G"] == f"{compare.parameter_count(models['G']):,}"
-    assert table.loc["training s/epoch (zoo build)", "L"] == "4.2"
-    assert table.loc["training s/epoch (timed here)", "G"] == "1.23"
+    assert table.loc["training s/epoch (zoo build)", "L"] == "4.2 (300 steps × batch 64)"
+    assert table.loc["training s/epoch (zoo build)", "G"] == "—"
+    assert table.loc["training s per 20-step epoch (timed here)", "G"] == "1.23"
     assert table.loc["task performance", "L"] == "accuracy 0.5"
 
 

@@ -21,6 +21,7 @@ SLOTS = ("cmp_a", "cmp_b", "cmp_c")
 NONE = "none"
 PREFERRED_GROUPS = ("adding", "sentiment")
 _KIND_ORDER = {"lstm": 0, "gru": 1, "rnn": 2}
+TIMED_STEPS = 20  # Adam steps in the epoch the page times
 DEMO_TEXT = "0.5, -1, 2, 0, 0, 1.5, -0.5, 1, 0, 0, -2, 1"
 
 

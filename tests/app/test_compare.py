@@ -156,9 +156,9 @@ def test_table_with_measured_parameters_and_timing(adding):
         model = MODELS[model_id][1].model
         assert table.loc["parameters (whole model)", column] == f"{sum(p.numel() for p in model.parameters()):,}"
     assert table.loc["gates", "A · LSTM"].startswith("3") and table.loc["gates", "B · GRU"].startswith("2")
-    assert table.loc["training s/epoch (timed here)", "A · LSTM"] == "—"
+    assert table.loc["training s per 20-step epoch (timed here)", "A · LSTM"] == "—"
     adding.checkbox(key="cmp_time").check().run()
-    timed = adding.table[0].value.loc["training s/epoch (timed here)"]
+    timed = adding.table[0].value.loc["training s per 20-step epoch (timed here)"]
     assert all(float(v) > 0 for v in timed)
 
 
@@ -196,7 +196,7 @@ def test_bare_demo_modules_without_a_head():
     at = _app({"cmp_task": "numbers:1"})
     assert [at.selectbox(key=k).value for k in ("cmp_a", "cmp_b", "cmp_c")] == ["demo:lstm", "demo:gru", "demo:rnn"]
     assert any("no predictions to compare" in c.value for c in at.caption)
-    assert "training s/epoch (timed here)" in at.table[0].value.index
+    assert "training s per 20-step epoch (timed here)" in at.table[0].value.index
     at.checkbox(key="cmp_time").check().run()
     assert "no task" in at.warning[0].value
     at.text_area(key="cmp_text").set_value("1, 2, x").run()
