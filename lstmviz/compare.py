@@ -200,13 +200,15 @@ def time_epoch(loaded: Loaded, steps: int = 20, batch_size: int = 64, seed: int 
 
 @dataclass(frozen=True)
 class Probe:
-    """A linear probe of the last-step state for the first marked value: overall held-out R², and R² per
-    bin of distance (steps from the first marker to the end); `bins` are the bins' lower edges."""
+    """Memory of the first marked value: a linear probe of the last-step state (overall held-out R², and R²
+    per bin of distance = steps from the first marker to the end; `bins` are the bins' lower edges), and
+    the model's connectivity to that value, mean |∂ŷ/∂v_first| per bin (1 for a perfect adder)."""
 
     r2: float
     bins: np.ndarray
     r2_by_distance: np.ndarray
     counts: np.ndarray
+    sensitivity_by_distance: np.ndarray
 
 
 def r_squared(y: np.ndarray, pred: np.ndarray) -> float:
@@ -236,7 +238,8 @@ def memory_probe(loaded: Loaded, n: int = 2000, T: int = 100, seed: int = 7, bin
     """How well the last-step state linearly encodes the first marked value of an adding-problem sequence.
 
     A ridge-regularised linear probe is fit on half the sequences and scored (R²) on the other half,
-    overall and per distance bin. Only for models of the "adding" task (ValueError otherwise).
+    overall and per distance bin; on that half, one batched gradient gives |∂ŷ/∂v_first| per sequence.
+    Only for models of the "adding" task (ValueError otherwise).
     """
     if loaded.task != "adding" or loaded.model is None:
         raise ValueError(f"the memory probe needs an adding-problem model; this one's task is {loaded.task!r}")
@@ -253,9 +256,24 @@ def memory_probe(loaded: Loaded, n: int = 2000, T: int = 100, seed: int = 7, bin
     y, dist = target[test], distance[test]
     edges = np.arange(dist.min() // bin_width * bin_width, dist.max() + 1, bin_width)
     by_bin = [(dist >= e) & (dist < e + bin_width) for e in edges]
+    grads = first_value_gradient(loaded, x[test], first[test])  # [n/2]
     return Probe(r2=r_squared(y, pred), bins=edges,
                  r2_by_distance=np.array([r_squared(y[m], pred[m]) if m.sum() > 2 else np.nan for m in by_bin]),
-                 counts=np.array([int(m.sum()) for m in by_bin]))
+                 counts=np.array([int(m.sum()) for m in by_bin]),
+                 sensitivity_by_distance=np.array([grads[m].mean() if m.any() else np.nan for m in by_bin]))
+
+
+def first_value_gradient(loaded: Loaded, x: torch.Tensor, first: torch.Tensor) -> np.ndarray:
+    """|∂ŷ/∂x[first, 0]| for every adding-problem sequence: x [n, T, 2], first [n] -> [n].
+
+    One backward pass for the whole batch (each ŷ_i depends on its own x_i only); gradients are taken
+    with respect to the input, never accumulated into the model's parameters.
+    """
+    device = next(loaded.module.parameters()).device
+    x = x.to(device).clone().requires_grad_(True)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(loaded.model(x).sum(), x)  # [n, T, 2]
+    return grad[torch.arange(len(x)), first.to(device), 0].abs().cpu().numpy()
 
 
 # --- divergence ----------------------------------------------------------------------------------------

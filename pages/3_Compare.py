@@ -88,8 +88,9 @@ st.caption("Zoo build time per epoch = the build's training seconds / 10 epochs 
 
 if chosen[0].loaded.task == "adding":
     st.subheader("Memory of the past")
-    st.caption("A linear probe reads the first marked value from the state after the last step (fit on 1000 "
-               "sequences, R² on 1000 others, T = 100). R² 1: the value is still there; 0: forgotten.")
+    st.caption("Left: a linear probe reads the first marked value from the state after the last step (fit on "
+               "1000 sequences, R² on 1000 others, T = 100); 1 = still there, 0 = forgotten. Right: how much the "
+               "prediction moves with that value, |∂ŷ/∂v| (a perfect adder has 1 at every distance).")
     probes = {c.name: ui.memory_probe(c.id, str(device), c.loaded) for c in chosen}
     st.plotly_chart(figs.probe_figure(probes), width="stretch", key="cmp_probe")
 

@@ -131,10 +131,27 @@ def test_memory_probe_on_an_adding_model():
     assert len(probe.bins) == len(probe.r2_by_distance) == len(probe.counts)
     assert probe.counts.sum() == 100  # the held-out half
     assert probe.bins.min() >= 15 - 5 and probe.bins.max() <= 29  # first marker in the first half
+    assert len(probe.sensitivity_by_distance) == len(probe.bins) and (probe.sensitivity_by_distance >= 0).all()
+    assert all(p.grad is None for p in loaded.model.parameters())
     states = compare.final_states(loaded, get_task("adding").batch(3, 0, T=30)[0])
     assert states.shape == (3, 16)  # h and c
     with pytest.raises(ValueError, match="adding-problem"):
         compare.memory_probe(_task_model("sentiment", "lstm"))
+
+
+def test_first_value_gradient_against_a_finite_difference():
+    loaded = _task_model("adding", "gru", hidden=5)
+    x, _ = get_task("adding").batch(4, 3, T=12)
+    first = x[:, :, 1].argmax(1)
+    grads = compare.first_value_gradient(loaded, x, first)
+    eps = 1e-2
+    with torch.no_grad():
+        for i in range(4):
+            up, down = x[i:i + 1].clone(), x[i:i + 1].clone()
+            up[0, first[i], 0] += eps
+            down[0, first[i], 0] -= eps
+            slope = (loaded.model(up) - loaded.model(down)).item() / (2 * eps)
+            assert grads[i] == pytest.approx(abs(slope), rel=2e-2, abs=1e-5)
 
 
 def test_divergence_and_argmax_by_hand():

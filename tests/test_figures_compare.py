@@ -56,8 +56,10 @@ def test_divergence_figure_marks_peak_and_step():
 
 def test_probe_figure():
     probe = compare.Probe(r2=0.8, bins=np.array([50, 60]), r2_by_distance=np.array([0.9, 0.7]),
-                          counts=np.array([10, 12]))
+                          counts=np.array([10, 12]), sensitivity_by_distance=np.array([0.9, 0.01]))
     fig = figs.probe_figure({"LSTM": probe})
     assert fig.data[0].name == "LSTM (all: R² 0.80)"
     np.testing.assert_array_equal(fig.data[0].y, [0.9, 0.7])
+    np.testing.assert_array_equal(fig.data[1].y, [0.9, 0.01])
     assert fig.layout.xaxis.title.text == "steps from the first marker to the end"
+    assert fig.layout.yaxis2.type == "log"

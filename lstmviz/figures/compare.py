@@ -18,6 +18,7 @@ _MARGIN = {"l": 50, "r": 10, "t": 40, "b": 40}
 # a saturation scatter shows the user's input and the task sample in these colours
 SOURCE_COLOURS = {"your input": "#1f77b4", "task sample": "#ff7f0e"}
 _SCATTER_NAMES = {"z": "z (PyTorch keep)"}
+_PALETTE = ["#1f77b4", "#d62728", "#2ca02c"]
 
 
 def step_axis(tokens: list[str]) -> list[str]:
@@ -99,17 +100,27 @@ def divergence_figure(curves: dict[str, np.ndarray], tokens: list[str], step: in
 
 
 def probe_figure(probes: dict[str, Probe]) -> go.Figure:
-    """Held-out R² of a linear probe for the first marked value, against its distance from the end."""
-    fig = go.Figure()
-    for name, probe in probes.items():
+    """Memory of the first marked value against its distance from the end: left, held-out R² of a linear
+    probe of the last-step state; right, the model's connectivity |∂ŷ/∂v_first| (log scale; 1 is ideal)."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=[
+        "linear probe of the last state: R² (held out)", "connectivity |∂ŷ/∂v_first| (ideal: 1)"])
+    for k, (name, probe) in enumerate(probes.items()):
+        colour = _PALETTE[k % len(_PALETTE)]
         fig.add_trace(go.Scatter(
             x=probe.bins, y=probe.r2_by_distance, mode="lines+markers", name=f"{name} (all: R² {probe.r2:.2f})",
-            customdata=probe.counts, hovertemplate="distance %{x}+ steps<br>R² %{y:.3f}<br>%{customdata} "
-                                                   "sequences<extra></extra>",
-        ))
-    fig.update_layout(title={"text": "Memory of the first marked value in the last-step state", "font": {"size": 13}},
-                      height=320, margin=_MARGIN, xaxis={"title": "steps from the first marker to the end"},
-                      yaxis={"title": "probe R² (held out)", "range": [-0.1, 1.05]})
+            legendgroup=name, customdata=probe.counts, line={"color": colour},
+            hovertemplate="distance %{x}+ steps<br>R² %{y:.3f}<br>%{customdata} sequences<extra></extra>",
+        ), row=1, col=1)
+        fig.add_trace(go.Scatter(
+            x=probe.bins, y=probe.sensitivity_by_distance, mode="lines+markers", name=name, legendgroup=name,
+            showlegend=False, line={"color": colour, "dash": "dot"},
+            hovertemplate="distance %{x}+ steps<br>|∂ŷ/∂v| %{y:.3g}<extra></extra>",
+        ), row=1, col=2)
+    fig.update_xaxes(title_text="steps from the first marker to the end")
+    fig.update_yaxes(title_text="R²", range=[-0.1, 1.05], row=1, col=1)
+    fig.update_yaxes(title_text="|∂ŷ/∂v_first|", type="log", row=1, col=2)
+    fig.update_layout(title={"text": "Memory of the first marked value", "font": {"size": 13}}, height=340,
+                      margin=_MARGIN)
     return fig
 
 

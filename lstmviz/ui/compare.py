@@ -5,6 +5,7 @@ Session-state keys (all kept in the URL except the text): cmp_task, cmp_a, cmp_b
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import streamlit as st
@@ -36,16 +37,23 @@ class Chosen:
 
 
 def group_of(loaded: Loaded) -> str:
-    """Models compare on one input when they read the same thing: the same task, or bare modules of the
-    same input size ("numbers:1")."""
-    return loaded.task if task_of(loaded) is not None else f"numbers:{loaded.spec.input_size}"
+    """Models compare on one input when they read the same thing: the same task; bare modules of the same
+    input size ("numbers:1"); uploaded text models with the same vocabulary ("text:<size>:<digest>")."""
+    if task_of(loaded) is not None:
+        return loaded.task
+    if loaded.vocab:
+        digest = hashlib.sha1("\x00".join(loaded.vocab).encode()).hexdigest()[:8]
+        return f"text:{len(loaded.vocab)}:{digest}"
+    return f"numbers:{loaded.spec.input_size}"
 
 
 def group_label(group: str) -> str:
     """How a group reads in the task picker."""
     if group.startswith("numbers:"):
         return f"bare modules, {group[8:]} number(s) per step (untrained demos, your uploads)"
-    return f"{group}"
+    if group.startswith("text:"):
+        return f"your text models, {group.split(':')[1]}-token vocabulary"
+    return group
 
 
 def _groups(models: dict[str, tuple[ModelEntry, Loaded]]) -> dict[str, list[str]]:
@@ -122,7 +130,10 @@ def shared_input(loaded: Loaded) -> str:
     from lstmviz.run import input_help
 
     task = task_of(loaded)
-    examples = task.examples if task is not None else {"demo numbers": DEMO_TEXT}
+    if task is not None:
+        examples = task.examples
+    else:
+        examples = {"sample text": "".join(loaded.vocab[1:9])} if loaded.vocab else {"demo numbers": DEMO_TEXT}
     if "cmp_text" not in st.session_state:
         st.session_state.cmp_text = next(iter(examples.values()))
     cols = st.columns(len(examples) + 1)

@@ -164,7 +164,8 @@ def test_table_with_measured_parameters_and_timing(adding):
 
 def test_memory_probe_for_adding_models(adding):
     probe = next(f for f in figures(adding) if f["layout"]["title"]["text"].startswith("Memory of the first"))
-    assert [d["name"].split(" (")[0] for d in probe["data"]] == ["A · LSTM", "B · GRU", "C · RNN"]
+    assert [d["name"].split(" (")[0] for d in probe["data"][::2]] == ["A · LSTM", "B · GRU", "C · RNN"]
+    assert [d["name"] for d in probe["data"][1::2]] == ["A · LSTM", "B · GRU", "C · RNN"]  # connectivity
 
 
 def test_two_models_and_switching_task_shows_bidirectional_and_stacked_views(adding):
