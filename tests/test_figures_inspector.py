@@ -1,5 +1,7 @@
 """Inspector figures: built from the trace's own numbers, the current step marked everywhere."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -104,8 +106,6 @@ def test_text_view_colours_tokens_by_the_unit_and_outlines_the_step():
 def test_prediction_bars_top_k_or_every_class():
     tr = _trace("rnn")
     probs = np.random.default_rng(0).dirichlet(np.ones(20), size=tr.steps)
-    from dataclasses import replace
-
     many = replace(tr, predictions=probs, prediction_labels=[f"t{j}" for j in range(20)])
     fig = figs.prediction_bars(many, 2)
     want = np.argsort(-probs[2])[:5]
@@ -123,3 +123,18 @@ def test_forecast_figure_marks_the_step():
     assert list(fig.data[2].x) == [1] and list(fig.data[2].y) == [2.0]
     assert [d.name for d in figs.forecast_figure(predicted, None, 0, ["a", "b", "c"]).data] == \
         ["model", "current step"]
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_every_figure_is_valid_plotly(kind):
+    """The figures skip plotly's validation for speed: validate them here, frames included."""
+    import plotly.graph_objects as go
+
+    tr = _trace(kind, bidirectional=True)
+    built = [figs.prediction_bars(replace(tr, predictions=np.full((tr.steps, 3), 1 / 3)), 1),
+             figs.forecast_figure(np.zeros(tr.steps), np.ones(tr.steps), 1, tr.tokens),
+             figs.cell_diagram(tr, 0, "bwd", 1, 2), figs.cell_diagram(tr, 0, "fwd", 1, 2, animate=True),
+             figs.step_heatmap(tr, tr.gates[0], 0, "fwd", 2), figs.output_heatmap(tr, 0, 2),
+             figs.trajectories(tr, 0, "fwd", [0, 1], 2), figs.text_view(tr, 0, "fwd", 1, "h", 2)]
+    for fig in built:
+        go.Figure(fig.to_dict())

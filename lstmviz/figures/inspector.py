@@ -19,6 +19,7 @@ from lstmviz.equations import fmt, unit_values
 from lstmviz.figures.gates import GATE_TITLES, step_labels, value_range
 from lstmviz.trace import Trace
 
+_NO_TEMPLATE = {"layout": {}}
 CURRENT = "#ff2d55"  # the current step, everywhere
 _LINE = "#8a8a8a"
 
@@ -63,6 +64,23 @@ _HOW_TO_READ = {
 }
 
 
+def _figure(spec: dict) -> go.Figure:
+    """A Figure from a plain dict, skipping plotly's per-property validation.
+
+    Validation costs about 5 ms per figure; these figures are redrawn on every step change
+    (the page's budget is 100 ms). The tests validate every figure these functions return.
+    Plotly's default template (most of a small figure's JSON) is left out: Streamlit's theme
+    styles the chart in the browser, and a standalone HTML export gets plotly.js's defaults.
+    """
+    spec["layout"].setdefault("template", _NO_TEMPLATE)
+    return go.Figure(spec, _validate=False)
+
+
+def _strings(items: list[str]) -> np.ndarray:
+    """Labels as a fixed-width numpy array: copied in one piece where plotly deep-copies a figure."""
+    return np.asarray(items, dtype=str)
+
+
 def how_to_read(kind: str) -> str:
     """One line saying how to read the cell diagram of this kind."""
     return _HOW_TO_READ[kind]
@@ -90,24 +108,30 @@ def _colour(key: str, value: float) -> str:
     return _SHADES["RdBu_r"][round(50 * (min(max(value, -1.0), 1.0) + 1))]
 
 
-def _value_trace(trace: Trace, layer: int, direction: str, unit: int, step: int) -> dict:
-    """The live-value boxes of the diagram as one scatter trace (a plain dict, cheap to build)."""
+def _live(trace: Trace, layer: int, direction: str, unit: int, step: int) -> dict:
+    """What changes from step to step in the value boxes: text, colours, hover data."""
     boxes = _DIAGRAMS[trace.kind]["boxes"]
     v = _diagram_values(trace, layer, direction, unit, step)
     values = [v[key] for key, *_ in boxes]
-    dark = [abs(x) > 0.6 if k not in _GATE_KEYS else x < 0.55
-            for (k, *_), x in zip(boxes, values, strict=True)]
+    dark = [(x < 0.55) if k in _GATE_KEYS else abs(x) > 0.6 for (k, *_), x in zip(boxes, values, strict=True)]
     return {
-        "type": "scatter", "name": "live values", "mode": "markers+text",
-        "x": [b[2] for b in boxes], "y": [b[3] for b in boxes],
+        "type": "scatter",
         "text": [f"{label}<br><b>{fmt(x, 3)}</b>" for (_, label, *_), x in zip(boxes, values, strict=True)],
         "customdata": [[key, x] for (key, *_), x in zip(boxes, values, strict=True)],
-        "hovertemplate": "%{customdata[0]} = %{customdata[1]:.6f}<extra></extra>",
-        "marker": {"symbol": "square", "size": 64, "color": [_colour(k, x) for (k, *_), x in
-                                                              zip(boxes, values, strict=True)],
-                   "line": {"color": "#444", "width": 1}},
-        "textfont": {"size": 11, "color": ["white" if d else "black" for d in dark]},
+        "marker": {"color": [_colour(k, x) for (k, *_), x in zip(boxes, values, strict=True)]},
+        "textfont": {"color": ["white" if d else "black" for d in dark]},
     }
+
+
+def _value_trace(trace: Trace, layer: int, direction: str, unit: int, step: int) -> dict:
+    """The live-value boxes of the diagram as one scatter trace (a plain dict, cheap to build)."""
+    boxes = _DIAGRAMS[trace.kind]["boxes"]
+    live = _live(trace, layer, direction, unit, step)
+    live["marker"].update({"symbol": "square", "size": 64, "line": {"color": "#444", "width": 1}})
+    live["textfont"]["size"] = 11
+    hover = "%{customdata[0]} = %{customdata[1]:.6f}<extra></extra>"
+    return live | {"name": "live values", "mode": "markers+text", "x": [b[2] for b in boxes],
+                   "y": [b[3] for b in boxes], "hovertemplate": hover}
 
 
 def _title(trace: Trace, layer: int, direction: str, unit: int, step: int) -> str:
@@ -149,12 +173,15 @@ def cell_diagram(trace: Trace, layer: int, direction: str, unit: int, step: int,
     fig = {"data": data, "layout": layout}
     if animate:
         _add_frames(fig, trace, layer, direction, unit, step)
-    return go.Figure(fig)
+    return _figure(fig)
 
 
 def _add_frames(fig: dict, trace: Trace, layer: int, direction: str, unit: int, step: int) -> None:
-    """One frame per step (only the value boxes and the title change) plus Play/Pause and a slider."""
-    fig["frames"] = [{"name": str(t), "traces": [2], "data": [_value_trace(trace, layer, direction, unit, t)],
+    """One frame per step (only the value boxes and the title change) plus Play/Pause and a slider.
+
+    A frame holds only what changes; plotly merges it into the value-box trace.
+    """
+    fig["frames"] = [{"name": str(t), "traces": [2], "data": [_live(trace, layer, direction, unit, t)],
                       "layout": {"title": {"text": _title(trace, layer, direction, unit, t)}}}
                      for t in range(trace.steps)]
     play = {"frame": {"duration": 400, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
@@ -192,8 +219,8 @@ def step_heatmap(trace: Trace, gate: str, layer: int = 0, direction: str = "fwd"
         layout["shapes"] = [{"type": "rect", "x0": step - 0.5, "x1": step + 0.5, "y0": -0.5, "y1": units - 0.5,
                              "xref": "x", "yref": "y", "name": "current step",
                              "line": {"color": CURRENT, "width": 2}}]
-    return go.Figure({"data": [{
-        "type": "heatmap", "z": values.T, "x": step_labels(trace), "zmin": lo, "zmax": hi,
+    return _figure({"data": [{
+        "type": "heatmap", "z": values.T, "x": _strings(step_labels(trace)), "zmin": lo, "zmax": hi,
         "colorscale": "Viridis" if lo == 0 else "RdBu_r", "colorbar": {"thickness": 10},
         "hovertemplate": "step %{x}<br>unit %{y}<br>" + gate + " = %{z:.6f}<extra></extra>",
     }], "layout": layout})
@@ -223,6 +250,7 @@ def trajectories(trace: Trace, layer: int, direction: str, units: list[int], ste
                  gates: tuple[str, ...] = ("c", "h")) -> go.Figure:
     """Lines of each gate in `gates` over the steps for each unit; the current step as a vertical line."""
     gates = tuple(g for g in gates if g in trace.gates)
+    tokens = _strings(trace.tokens)
     data = []
     for unit in units:
         for gate in gates:
@@ -230,7 +258,7 @@ def trajectories(trace: Trace, layer: int, direction: str, units: list[int], ste
             if unit < values.shape[1]:
                 data.append({
                     "type": "scatter", "y": values[:, unit], "mode": "lines", "name": f"{gate} unit {unit}",
-                    "text": trace.tokens, "line": {"dash": "solid" if gate == gates[0] else "dot"},
+                    "text": tokens, "line": {"dash": "solid" if gate == gates[0] else "dot"},
                     "hovertemplate": f"step %{{x}}: %{{text}}<br>unit {unit} {gate} = %{{y:.6f}}<extra></extra>"})
     layout = {"title": {"text": f"{' and '.join(gates)} over the steps · layer {layer} {direction}",
                         "font": {"size": 14}},
@@ -239,7 +267,7 @@ def trajectories(trace: Trace, layer: int, direction: str, units: list[int], ste
     if step is not None:
         layout["shapes"] = [{"type": "line", "x0": step, "x1": step, "y0": 0, "y1": 1, "xref": "x",
                              "yref": "paper", "name": "current step", "line": {"color": CURRENT, "width": 2}}]
-    return go.Figure({"data": data, "layout": layout})
+    return _figure({"data": data, "layout": layout})
 
 
 def _shown(token: str) -> str:
@@ -281,8 +309,9 @@ def text_view(trace: Trace, layer: int, direction: str, unit: int, gate: str, st
     if step is not None:
         outline[step] = 3
     bar = {
-        "type": "bar", "orientation": "h", "base": starts, "x": widths, "y": rows,
-        "text": [_shown(t) for t in trace.tokens], "customdata": np.stack([np.arange(trace.steps), values], 1),
+        "type": "bar", "orientation": "h", "base": np.array(starts), "x": np.array(widths), "y": np.array(rows),
+        "text": _strings([_shown(t) for t in trace.tokens]),
+        "customdata": np.stack([np.arange(trace.steps), values], 1),
         "marker": {"color": values, "colorscale": "Viridis" if lo == 0 else "RdBu_r", "cmin": lo, "cmax": hi,
                    "line": {"color": CURRENT, "width": outline}, "colorbar": {"thickness": 10}},
         "textposition": "inside", "insidetextanchor": "middle", "textangle": 0, "width": 0.9,
@@ -299,7 +328,7 @@ def text_view(trace: Trace, layer: int, direction: str, unit: int, gate: str, st
         "xaxis": {"visible": False, "range": [-0.5, right]}, "yaxis": {"visible": False, "autorange": "reversed"},
         "clickmode": "event+select",
     }
-    return go.Figure({"data": [bar], "layout": layout})
+    return _figure({"data": [bar], "layout": layout})
 
 
 def prediction_bars(trace: Trace, step: int, k: int = 5) -> go.Figure:
@@ -307,32 +336,31 @@ def prediction_bars(trace: Trace, step: int, k: int = 5) -> go.Figure:
     probs = trace.predictions[step]  # [out]
     labels = trace.prediction_labels or [str(j) for j in range(len(probs))]
     order = np.arange(len(probs)) if len(probs) <= 10 else np.argsort(-probs, kind="stable")[:k]
-    names = [_shown(labels[j]) for j in order]
-    fig = go.Figure(go.Bar(x=probs[order], y=names, orientation="h", marker={"color": "#4c78a8"},
-                           text=[f"{probs[j]:.3f}" for j in order], textposition="auto",
-                           hovertemplate="%{y}: p = %{x:.6f}<extra></extra>"))
     what = "class probabilities" if len(probs) <= 10 else f"top {k} next tokens"
-    fig.update_layout(title={"text": f"{what} after step {step}: {trace.tokens[step]!r}", "font": {"size": 14}},
-                      height=260, margin={"l": 80, "r": 10, "t": 40, "b": 40},
-                      xaxis={"title": "probability", "range": [0, 1]},
-                      yaxis={"autorange": "reversed", "type": "category"})
-    return fig
+    return _figure({"data": [{
+        "type": "bar", "x": probs[order], "y": [_shown(labels[j]) for j in order], "orientation": "h",
+        "marker": {"color": "#4c78a8"}, "text": [f"{probs[j]:.3f}" for j in order], "textposition": "auto",
+        "hovertemplate": "%{y}: p = %{x:.6f}<extra></extra>",
+    }], "layout": {
+        "title": {"text": f"{what} after step {step}: {trace.tokens[step]!r}", "font": {"size": 14}},
+        "height": 260, "margin": {"l": 80, "r": 10, "t": 40, "b": 40},
+        "xaxis": {"title": {"text": "probability"}, "range": [0, 1]},
+        "yaxis": {"autorange": "reversed", "type": "category"},
+    }})
 
 
 def forecast_figure(predicted: np.ndarray, truth: np.ndarray | None, step: int, tokens: list[str],
                     what: str = "forecast of the next value") -> go.Figure:
     """A regression model's output after every step (`predicted` [T]) against the truth [T] (NaN where
     unknown), the current step marked."""
-    steps = np.arange(len(predicted))
-    fig = go.Figure(go.Scatter(x=steps, y=predicted, mode="lines+markers", name="model", text=tokens,
-                               hovertemplate="after step %{x}: %{text}<br>model %{y:.4f}<extra></extra>"))
+    data = [{"type": "scatter", "y": predicted, "mode": "lines+markers", "name": "model", "text": _strings(tokens),
+             "hovertemplate": "after step %{x}: %{text}<br>model %{y:.4f}<extra></extra>"}]
     if truth is not None:
-        fig.add_trace(go.Scatter(x=steps, y=truth, mode="lines+markers", name="truth", line={"dash": "dot"},
-                                 hovertemplate="after step %{x}<br>truth %{y:.4f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[step], y=[predicted[step]], mode="markers", name="current step",
-                             marker={"color": CURRENT, "size": 12},
-                             hovertemplate="step %{x}: %{y:.4f}<extra></extra>"))
-    fig.update_layout(title={"text": what, "font": {"size": 14}}, height=260,
-                      margin={"l": 50, "r": 10, "t": 40, "b": 40}, xaxis={"title": "step"},
-                      legend={"orientation": "h", "y": -0.25})
-    return fig
+        data.append({"type": "scatter", "y": truth, "mode": "lines+markers", "name": "truth",
+                     "line": {"dash": "dot"}, "hovertemplate": "after step %{x}<br>truth %{y:.4f}<extra></extra>"})
+    data.append({"type": "scatter", "x": [step], "y": [float(predicted[step])], "mode": "markers",
+                 "name": "current step", "marker": {"color": CURRENT, "size": 12},
+                 "hovertemplate": "step %{x}: %{y:.4f}<extra></extra>"})
+    return _figure({"data": data, "layout": {
+        "title": {"text": what, "font": {"size": 14}}, "height": 260, "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
+        "xaxis": {"title": {"text": "step"}}, "legend": {"orientation": "h", "y": -0.25}}})
