@@ -180,7 +180,9 @@ def comparison_table(models: dict[str, Loaded], epoch_seconds: dict[str, float] 
 def time_epoch(loaded: Loaded, steps: int = 20, batch_size: int = 64, seed: int = 0) -> float:
     """Wall seconds of one short training epoch (`steps` Adam steps) on a copy of the model, on CPU.
 
-    The shared model is never touched: a deep copy is trained. ValueError for models without a task.
+    The first step (which pays one-off warm-up costs) is not counted: the epoch is timed as the mean of
+    steps 2..n times n. The shared model is never touched: a deep copy is trained. ValueError for models
+    without a task.
     """
     from lstmviz.run import task_of
     from lstmviz.train import train
@@ -188,11 +190,14 @@ def time_epoch(loaded: Loaded, steps: int = 20, batch_size: int = 64, seed: int 
     task = task_of(loaded)
     if task is None or loaded.model is None:
         raise ValueError("only models trained on an lstmviz task can be timed (this one has no task)")
+    if steps < 2:
+        raise ValueError(f"time at least 2 steps (the first is a warm-up); got {steps}")
     model = copy.deepcopy(loaded.model).cpu()
     for p in model.parameters():
         p.requires_grad_(True)
-    return train(model, task, epochs=1, steps_per_epoch=steps, batch_size=batch_size, seed=seed,
-                 device="cpu").elapsed_s
+    events = train(model, task, epochs=1, steps_per_epoch=steps, batch_size=batch_size, seed=seed,
+                   device="cpu").steps
+    return (events[-1].elapsed_s - events[0].elapsed_s) / (steps - 1) * steps
 
 
 # --- memory of the past: the adding problem -------------------------------------------------------------
@@ -234,11 +239,13 @@ def final_states(loaded: Loaded, x: torch.Tensor) -> np.ndarray:
     return torch.cat([p.permute(1, 0, 2).reshape(p.shape[1], -1) for p in parts], 1).cpu().numpy()
 
 
-def memory_probe(loaded: Loaded, n: int = 2000, T: int = 100, seed: int = 7, bin_width: int = 10) -> Probe:
+def memory_probe(loaded: Loaded, n: int = 1000, T: int = 100, seed: int = 7, bin_width: int = 10,
+                 n_gradient: int = 250) -> Probe:
     """How well the last-step state linearly encodes the first marked value of an adding-problem sequence.
 
     A ridge-regularised linear probe is fit on half the sequences and scored (R²) on the other half,
-    overall and per distance bin; on that half, one batched gradient gives |∂ŷ/∂v_first| per sequence.
+    overall and per distance bin; one batched gradient gives |∂ŷ/∂v_first| for `n_gradient` of the held-out
+    sequences.
     Only for models of the "adding" task (ValueError otherwise).
     """
     if loaded.task != "adding" or loaded.model is None:
@@ -256,11 +263,13 @@ def memory_probe(loaded: Loaded, n: int = 2000, T: int = 100, seed: int = 7, bin
     y, dist = target[test], distance[test]
     edges = np.arange(dist.min() // bin_width * bin_width, dist.max() + 1, bin_width)
     by_bin = [(dist >= e) & (dist < e + bin_width) for e in edges]
-    grads = first_value_gradient(loaded, x[test], first[test])  # [n/2]
+    some = slice(n // 2, n // 2 + n_gradient)
+    grads, grad_dist = first_value_gradient(loaded, x[some], first[some]), distance[some]  # [n_gradient] each
+    in_bin = [(grad_dist >= e) & (grad_dist < e + bin_width) for e in edges]
     return Probe(r2=r_squared(y, pred), bins=edges,
                  r2_by_distance=np.array([r_squared(y[m], pred[m]) if m.sum() > 2 else np.nan for m in by_bin]),
                  counts=np.array([int(m.sum()) for m in by_bin]),
-                 sensitivity_by_distance=np.array([grads[m].mean() if m.any() else np.nan for m in by_bin]))
+                 sensitivity_by_distance=np.array([grads[m].mean() if m.any() else np.nan for m in in_bin]))
 
 
 def first_value_gradient(loaded: Loaded, x: torch.Tensor, first: torch.Tensor) -> np.ndarray:

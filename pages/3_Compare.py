@@ -54,6 +54,9 @@ if all(tr.predictions is not None for tr in traces.values()):
     probabilities = first.prediction_labels is not None
     curves = compare.pairwise_divergence({n: tr.predictions for n, tr in traces.items()}, probabilities)
     peak = compare.most_divergent_step(curves)
+    st.caption("Per step, how far apart each pair's predictions are (classes: total variation, 0 = same, 1 = "
+               "opposite; values: |difference|). A final-readout model's step-t prediction is what it would say if "
+               "the input ended at t (a bidirectional one's is a probe of both tracks at t).")
     st.plotly_chart(figs.divergence_figure(curves, first.tokens, step, peak, probabilities), width="stretch",
                     key="cmp_divergence")
     st.button(f"Jump to the most divergent step ({peak}: {first.tokens[peak]})", key="cmp_jump",
@@ -89,7 +92,7 @@ st.caption("Zoo build time per epoch = the build's training seconds / 10 epochs 
 if chosen[0].loaded.task == "adding":
     st.subheader("Memory of the past")
     st.caption("Left: a linear probe reads the first marked value from the state after the last step (fit on "
-               "1000 sequences, R² on 1000 others, T = 100); 1 = still there, 0 = forgotten. Right: how much the "
+               "500 sequences, R² on 500 others, T = 100); 1 = still there, 0 = forgotten. Right: how much the "
                "prediction moves with that value, |∂ŷ/∂v| (a perfect adder has 1 at every distance).")
     probes = {c.name: ui.memory_probe(c.id, str(device), c.loaded) for c in chosen}
     st.plotly_chart(figs.probe_figure(probes), width="stretch", key="cmp_probe")

@@ -205,7 +205,7 @@ def sample_trace(model_id: str, device: str, _loaded: Loaded) -> Trace:
     return compare.stacked_trace(_loaded.module, compare.sample_inputs(_loaded, n=16, seed=0))
 
 
-@st.cache_resource(max_entries=16, show_spinner="Probing memory on 2000 adding-problem sequences…")
+@st.cache_resource(max_entries=16, show_spinner="Probing memory on 1000 adding-problem sequences…")
 def memory_probe(model_id: str, device: str, _loaded: Loaded) -> compare.Probe:
     """`compare.memory_probe`, once per model."""
     return compare.memory_probe(_loaded)
