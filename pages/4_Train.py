@@ -25,22 +25,23 @@ st.caption(
     "For bigger models use `python -m lstmviz train … --out model.pt` and the Upload page."
 )
 
+tr.remember_controls({"train_task": "adding", "train_cells": ["LSTM", "RNN"], "train_bi": False, "train_hidden": 32,
+                      "train_layers": 1, "train_epochs": 5, "train_steps": 50, "train_batch": 32, "train_seed": 0})
 left, right = st.columns(2)
 task_name = left.selectbox("Task", list(TASKS), key="train_task", disabled=busy)
 left.caption(f"{TASKS[task_name].description} Metric: {TASKS[task_name].metric_name}.")
-cells = left.multiselect("Cells to train side by side", ["LSTM", "GRU", "RNN"], default=["LSTM", "RNN"],
-                         key="train_cells", disabled=busy)
+cells = left.multiselect("Cells to train side by side", ["LSTM", "GRU", "RNN"], key="train_cells", disabled=busy)
 bidirectional = left.checkbox("Bidirectional", key="train_bi", disabled=busy)
 if bidirectional and TASKS[task_name].readout == "per_step":
     left.warning("This task predicts at every step: a bidirectional model also reads the steps after t, "
                  "so where the target is the next step it sees the answer.")
-hidden = right.number_input("Hidden size", 1, LIMITS["hidden_size"], 32, key="train_hidden", disabled=busy)
-layers = right.number_input("Layers", 1, LIMITS["num_layers"], 1, key="train_layers", disabled=busy)
+hidden = right.number_input("Hidden size", 1, LIMITS["hidden_size"], key="train_hidden", disabled=busy)
+layers = right.number_input("Layers", 1, LIMITS["num_layers"], key="train_layers", disabled=busy)
 a, b, c = right.columns(3)
-epochs = a.number_input("Epochs", 1, LIMITS["epochs"], 5, key="train_epochs", disabled=busy)
-steps = b.number_input("Steps per epoch", 1, LIMITS["steps_per_epoch"], 50, key="train_steps", disabled=busy)
-batch = c.number_input("Batch size", 1, LIMITS["batch_size"], 32, key="train_batch", disabled=busy)
-seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=busy)
+epochs = a.number_input("Epochs", 1, LIMITS["epochs"], key="train_epochs", disabled=busy)
+steps = b.number_input("Steps per epoch", 1, LIMITS["steps_per_epoch"], key="train_steps", disabled=busy)
+batch = c.number_input("Batch size", 1, LIMITS["batch_size"], key="train_batch", disabled=busy)
+seed = right.number_input("Seed", 0, 2**31 - 1, key="train_seed", disabled=busy)
 
 go, stop = st.columns([1, 1])
 go.button("Train", type="primary", key="train_go", on_click=tr.request_start, disabled=busy)

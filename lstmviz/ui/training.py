@@ -33,6 +33,7 @@ from lstmviz.zoo.build import describe, measure
 JOB_KEY = "lstmviz_train_job"
 START_KEY = "lstmviz_train_start"  # set by the Train button's callback; the next run starts the job
 REFUSED_KEY = "lstmviz_train_refused"
+KEPT_KEY = "lstmviz_train_controls"  # the Train page's control values, kept across pages
 DOWNLOADS_KEY = "lstmviz_train_downloads"  # model id -> (file name, checkpoint bytes)
 REDRAW_S = 0.25  # at most 4 progress/curve updates a second
 
@@ -85,6 +86,20 @@ def limit_messages(settings: Settings) -> list[str]:
                                                bidirectional=settings.bidirectional)
     return out + check_limits(config, epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
                               batch_size=settings.batch_size)
+
+
+def remember_controls(defaults: dict[str, object]) -> None:
+    """Give the page's keyed widgets their defaults, and their last values when the user comes back.
+
+    Streamlit forgets a widget's value once a run of another page does not draw it; a copy kept
+    under another key restores it. Call before drawing the widgets, and create them without `value=`.
+    """
+    kept = st.session_state.setdefault(KEPT_KEY, {})
+    for key, default in defaults.items():
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
+        else:
+            st.session_state[key] = kept.get(key, default)
 
 
 def request_start() -> None:
@@ -211,10 +226,14 @@ def run_figure(job: Job, run: Run):
 
 
 def show_job(job: Job, device: torch.device | str | None = None) -> None:
-    """A progress bar and one live curve per model; trains the job first when `device` is given."""
+    """A progress bar and one live curve per model; trains the job first when `device` is given.
+
+    A finished job shows only the models that trained (a stopped job may have some that never started).
+    """
     total = sum(run.total_steps for run in job.runs)
+    shown = job.runs if device is not None else [run for run in job.runs if run.steps]
     progress = st.progress(0.0, text="starting…" if device is not None else "")
-    columns = st.columns(len(job.runs))
+    columns = st.columns(max(1, len(shown)))
     charts = [column.empty() for column in columns]
     notes = [column.empty() for column in columns]
     draws = {"n": 0, "at": 0.0}
@@ -223,7 +242,7 @@ def show_job(job: Job, device: torch.device | str | None = None) -> None:
         done = sum(len(r.steps) for r in job.runs)
         progress.progress(min(1.0, done / total), text=f"{text}{done}/{total} steps")
         for run in runs:
-            i = job.runs.index(run)
+            i = shown.index(run)
             draws["n"] += 1
             charts[i].plotly_chart(run_figure(job, run), key=f"train_curve_{job.number}_{i}_{draws['n']}")
             if run.summary:
@@ -236,7 +255,7 @@ def show_job(job: Job, device: torch.device | str | None = None) -> None:
 
     if device is not None:
         run_job(job, device, on_event)
-    draw(job.runs, "stopped · " if job.stopped else "done · ")
+    draw(shown, "stopped · " if job.stopped else "done · ")
 
 
 def your_models() -> None:
