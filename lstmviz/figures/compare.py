@@ -118,9 +118,9 @@ def probe_figure(probes: dict[str, Probe]) -> go.Figure:
         ), row=1, col=2)
     fig.update_xaxes(title_text="steps from the first marker to the end")
     fig.update_yaxes(title_text="R²", range=[-0.1, 1.05], row=1, col=1)
-    fig.update_yaxes(title_text="|∂ŷ/∂v_first|", type="log", row=1, col=2)
-    fig.update_layout(title={"text": "Memory of the first marked value", "font": {"size": 13}}, height=340,
-                      margin=_MARGIN)
+    fig.update_yaxes(title_text="|∂ŷ/∂v_first|", type="log", exponentformat="power", row=1, col=2)
+    fig.update_layout(title={"text": "Memory of the first marked value", "font": {"size": 13}}, height=360,
+                      margin={**_MARGIN, "t": 80})
     return fig
 
 
