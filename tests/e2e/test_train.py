@@ -1,5 +1,6 @@
 """Train page in a real browser, as the first page a fresh server serves: train tiny models, see them
-listed for this session on another page (reached by the sidebar, so the session is the same), then
+listed for this session on other pages and offered by the Inspector's model picker (pages reached by
+the sidebar, so the session is the same), then
 come back (the settings are still there), start a long run and Stop it: the model trained so far is kept.
 """
 
@@ -49,11 +50,19 @@ def test_train_page_first_request_trains_keeps_and_stops(fresh_server, browser_p
     assert "brackets · LSTM 4×1 · seed 0 · #1" in _your_models(page)
     assert "brackets · RNN 4×1 · seed 0 · #1" in _your_models(page)
 
+    # ... and a page with a model picker offers them; choosing one shows it.
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Inspector").click()
+    wait_for_idle(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Model").click()
+    page.get_by_role("option", name="yours · brackets · LSTM 4×1 · seed 0 · #1", exact=True).click()
+    wait_for_idle(page)
+    assert page.get_by_role("combobox", name="Model").input_value() == "yours · brackets · LSTM 4×1 · seed 0 · #1"
+
     # Back on Train: a long run, stopped while the LSTM trains, keeps the LSTM as trained so far.
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Train").click()
     page.get_by_text("Train your own models").first.wait_for()
     wait_for_idle(page)
-    assert "Track how deeply nested" in _your_models(page)  # the brackets task's description
+    assert page.get_by_role("combobox", name="Task").input_value() == "brackets"
     assert page.get_by_label("Hidden size", exact=True).input_value() == "4"  # settings survive the trip
     _set_number(page, "Epochs", 50)
     _set_number(page, "Steps per epoch", 500)
