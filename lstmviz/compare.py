@@ -177,12 +177,13 @@ def comparison_table(models: dict[str, Loaded], epoch_seconds: dict[str, float] 
     return pd.DataFrame(rows)
 
 
-def time_epoch(loaded: Loaded, steps: int = 20, batch_size: int = 64, seed: int = 0) -> float:
-    """Wall seconds of one short training epoch (`steps` Adam steps) on a copy of the model, on CPU.
+def time_epoch(loaded: Loaded, steps: int = 20, batch_size: int = 64, seed: int = 0, threads: int = 1) -> float:
+    """Wall seconds of one short training epoch (`steps` Adam steps) on a copy of the model, on CPU with
+    `threads` torch threads (1, as the zoo build: on a busy machine more threads can be 20× slower).
 
-    The first step (which pays one-off warm-up costs) is not counted: the epoch is timed as the mean of
-    steps 2..n times n. The shared model is never touched: a deep copy is trained. ValueError for models
-    without a task.
+    The epoch is timed as n × the median time of steps 2..n: the first step pays one-off warm-up costs,
+    and the median ignores steps slowed by other processes. The shared model is never touched: a deep copy
+    is trained. ValueError for models without a task.
     """
     from lstmviz.run import task_of
     from lstmviz.train import train
@@ -195,9 +196,14 @@ def time_epoch(loaded: Loaded, steps: int = 20, batch_size: int = 64, seed: int 
     model = copy.deepcopy(loaded.model).cpu()
     for p in model.parameters():
         p.requires_grad_(True)
-    events = train(model, task, epochs=1, steps_per_epoch=steps, batch_size=batch_size, seed=seed,
-                   device="cpu").steps
-    return (events[-1].elapsed_s - events[0].elapsed_s) / (steps - 1) * steps
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        events = train(model, task, epochs=1, steps_per_epoch=steps, batch_size=batch_size, seed=seed,
+                       device="cpu").steps
+    finally:
+        torch.set_num_threads(before)
+    return float(np.median(np.diff([e.elapsed_s for e in events]))) * steps
 
 
 # --- memory of the past: the adding problem -------------------------------------------------------------

@@ -79,7 +79,7 @@ for c in chosen:
 
 st.subheader("LSTM vs GRU, measured")
 timed = {}
-if st.checkbox(f"Time a short training epoch now ({ui.TIMED_STEPS} Adam steps, batch 64, CPU, on a copy)",
+if st.checkbox(f"Time a short training epoch now ({ui.TIMED_STEPS} Adam steps, batch 64, 1 CPU thread, on a copy)",
                key="cmp_time"):
     try:
         timed = {c.name: ui.epoch_seconds(c.id, ui.TIMED_STEPS, c.loaded) for c in chosen}

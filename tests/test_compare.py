@@ -106,8 +106,9 @@ def test_comparison_table():
 def test_time_epoch_trains_a_copy_only():
     loaded = _task_model("adding", "gru", hidden=4)
     before = {k: v.clone() for k, v in loaded.model.state_dict().items()}
+    threads = torch.get_num_threads()
     seconds = compare.time_epoch(loaded, steps=3, batch_size=4)
-    assert seconds > 0
+    assert seconds > 0 and torch.get_num_threads() == threads
     for k, v in loaded.model.state_dict().items():
         torch.testing.assert_close(v, before[k])
     with pytest.raises(ValueError, match="no task"):
