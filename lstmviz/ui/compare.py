@@ -1,6 +1,6 @@
 """Glue for the Compare page: pick 2–3 models of one task, one shared input and one shared step, cached runs.
 
-Session-state keys (all kept in the URL except the text): cmp_task, cmp_a, cmp_b, cmp_c, cmp_step.
+Session-state keys, all kept in the URL: cmp_task, cmp_a, cmp_b, cmp_c (models), cmp_step, cmp_text (input).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from lstmviz.trace import Trace
 from lstmviz.ui.models import ModelEntry, all_models
 from lstmviz.ui.state import query_default, sync_query
 
-URL_KEYS = ["cmp_task", "cmp_a", "cmp_b", "cmp_c", "cmp_step"]
+URL_KEYS = ["cmp_task", "cmp_a", "cmp_b", "cmp_c", "cmp_step", "cmp_text"]
 SLOTS = ("cmp_a", "cmp_b", "cmp_c")
 NONE = "none"
 PREFERRED_GROUPS = ("adding", "sentiment")
@@ -87,9 +87,10 @@ def _default_slots(ids: list[str], models) -> list[str]:
 
 
 def _on_group_change(groups: dict[str, list[str]], models) -> None:
-    for key, value in zip(SLOTS, _default_slots(groups[st.session_state.cmp_task], models), strict=True):
+    slots = _default_slots(groups[st.session_state.cmp_task], models)
+    for key, value in zip(SLOTS, slots, strict=True):
         st.session_state[key] = value
-    st.session_state.pop("cmp_text", None)
+    st.session_state.cmp_text = next(iter(examples_for(models[slots[0]][1]).values()))
     st.session_state.cmp_step = 0
 
 
@@ -125,17 +126,21 @@ def _set_text(text: str) -> None:
     st.session_state.cmp_text = text
 
 
-def shared_input(loaded: Loaded) -> str:
-    """The one input every model reads: the task's examples as one-click buttons, and a text box."""
-    from lstmviz.run import input_help
-
+def examples_for(loaded: Loaded) -> dict[str, str]:
+    """One-click inputs: the task's examples, or a sample for bare modules."""
     task = task_of(loaded)
     if task is not None:
-        examples = task.examples
-    else:
-        examples = {"sample text": "".join(loaded.vocab[1:9])} if loaded.vocab else {"demo numbers": DEMO_TEXT}
-    if "cmp_text" not in st.session_state:
-        st.session_state.cmp_text = next(iter(examples.values()))
+        return task.examples
+    return {"sample text": "".join(loaded.vocab[1:9])} if loaded.vocab else {"demo numbers": DEMO_TEXT}
+
+
+def shared_input(loaded: Loaded) -> str:
+    """The one input every model reads: the task's examples as one-click buttons, and a text box (its text
+    is kept in the URL too, so a shared link shows the same sequence at the same step)."""
+    from lstmviz.run import input_help
+
+    examples = examples_for(loaded)
+    query_default("cmp_text", next(iter(examples.values())))
     cols = st.columns(len(examples) + 1)
     cols[0].markdown("**Examples:**")
     for col, (name, text) in zip(cols[1:], examples.items(), strict=True):
@@ -186,7 +191,7 @@ def step_control(steps: int, tokens: list[str]) -> int:
 
 
 def keep_url() -> None:
-    """Write the task, the models and the step into the URL."""
+    """Write the task, the models, the step and the input into the URL."""
     sync_query(URL_KEYS)
 
 

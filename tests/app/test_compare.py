@@ -98,8 +98,10 @@ def test_next_prev_slider_and_url_move_every_model_together(adding):
     adding.button(key="cmp_next").click().run()  # already at the last step: stays
     assert _marked_steps(adding) == {4}
     assert _url(adding, "cmp_step") == "4"
-    reopened = _app(ADDING | {"cmp_step": "3"}, SHORT)
+    assert _url(adding, "cmp_text") == SHORT
+    reopened = _app(ADDING | {"cmp_step": "3", "cmp_text": SHORT})
     assert _marked_steps(reopened) == {3}
+    assert reopened.text_area(key="cmp_text").value == SHORT
     too_far = _app(ADDING | {"cmp_step": "99"}, SHORT)
     assert _marked_steps(too_far) == {4}
 
