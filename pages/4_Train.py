@@ -26,7 +26,7 @@ st.caption(
 )
 
 tr.remember_controls({"train_task": "adding", "train_cells": ["LSTM", "RNN"], "train_bi": False, "train_hidden": 32,
-                      "train_layers": 1, "train_epochs": 5, "train_steps": 50, "train_batch": 32, "train_seed": 0})
+                      "train_layers": 1, "train_epochs": 5, "train_steps": 30, "train_batch": 32, "train_seed": 0})
 left, right = st.columns(2)
 task_name = left.selectbox("Task", list(TASKS), key="train_task", disabled=busy)
 left.caption(f"{TASKS[task_name].description} Metric: {TASKS[task_name].metric_name}.")
@@ -61,10 +61,7 @@ for message in tr.refusals():
     st.error(message)
 if (job := tr.current_job()) is not None:
     if stopped is not None:
-        kept = sum(run.model_id is not None for run in stopped.runs)
-        dropped = ", ".join(run.cell.upper() for run in stopped.runs if run.model_id is None)
-        st.info(f"Stopped. Kept {kept} model(s) as trained so far" + (f"; not started, so dropped: {dropped}."
-                                                                       if dropped else "."))
+        st.info(tr.stop_message(stopped))
     tr.show_job(job)
 
 st.subheader("Your models in this session")

@@ -6,13 +6,14 @@ import streamlit as st
 
 from lstmviz.checkpoints import MAX_CHECKPOINT_BYTES, CheckpointError, load_checkpoint
 from lstmviz.ui import add_session_model, device_control, page_setup, session_models
-from lstmviz.ui.training import your_models
+from lstmviz.ui.training import settle_job, your_models
 from lstmviz.vocab import MAX_VOCAB_BYTES, VocabError, check_vocab_fits, parse_vocab
 
 ADDED_KEY = "lstmviz_upload_added"  # (file id, nonlinearity, vocabulary file id) -> session model id
 
 page_setup("Upload")
 device_control()
+settle_job()  # training interrupted by coming here keeps the models trained so far
 limit_mb = MAX_CHECKPOINT_BYTES // 2**20
 
 st.title("Bring your own model")

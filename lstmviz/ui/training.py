@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 import torch
 
-from lstmviz.checkpoints import checkpoint_bytes, load_checkpoint
+from lstmviz.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint
 from lstmviz.figures.training import training_curves
 from lstmviz.models import SequenceModel, init_forget_bias
 from lstmviz.tasks import TASKS
@@ -200,6 +200,17 @@ def settle_job() -> Job | None:
     return job
 
 
+def stop_message(job: Job) -> str:
+    """What a stop kept and what it dropped, in one sentence."""
+    kept = sum(run.model_id is not None for run in job.runs)
+    parts = [f"Stopped. Kept {kept} model(s) as trained so far"]
+    for why, runs in (("not started, so dropped", [r for r in job.runs if not r.steps]),
+                      ("not kept (see below)", [r for r in job.runs if r.steps and r.model_id is None])):
+        if runs:
+            parts.append(f"{why}: {', '.join(r.cell.upper() for r in runs)}")
+    return "; ".join(parts) + "."
+
+
 def _keep(job: Job, run: Run) -> None:
     """Measure a trained model, add it to this session's models and keep its checkpoint for download."""
     task = TASKS[job.settings.task]
@@ -210,8 +221,12 @@ def _keep(job: Job, run: Run) -> None:
              "batch_size": job.settings.batch_size, "steps_trained": len(run.steps)}
     data = checkpoint_bytes(model, task=task.name, vocab=task.vocab, metrics=metrics, seed=job.settings.seed,
                             extra=extra)
-    loaded = load_checkpoint(data)
-    run.summary = describe(task.name, metrics)
+    try:
+        loaded = load_checkpoint(data)
+    except CheckpointError as err:  # e.g. weights that diverged to NaN
+        run.summary = f"not kept: {err}"
+        return
+    run.summary = f"held-out: {describe(task.name, metrics)}"
     run.model_id = add_session_model(run_label(job, run), loaded)
     name = f"{task.name}-{run.cell}-h{job.settings.hidden_size}-seed{job.settings.seed}-{job.number}.pt"
     st.session_state.setdefault(DOWNLOADS_KEY, {})[run.model_id] = (name, data)
@@ -246,7 +261,7 @@ def show_job(job: Job, device: torch.device | str | None = None) -> None:
             draws["n"] += 1
             charts[i].plotly_chart(run_figure(job, run), key=f"train_curve_{job.number}_{i}_{draws['n']}")
             if run.summary:
-                notes[i].caption(f"{run.cell.upper()}, held-out: {run.summary}")
+                notes[i].caption(f"{run.cell.upper()}, {run.summary}")
         draws["at"] = time.monotonic()
 
     def on_event(run: Run, event: TrainEvent) -> None:

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from lstmviz.models import SequenceModel
 from lstmviz.tasks import TASKS
-from lstmviz.train import LIMITS
+from lstmviz.train import LIMITS, TrainEvent
 from lstmviz.ui import training as tr
 from lstmviz.ui.models import _SESSION_KEY
 
@@ -137,3 +137,17 @@ def test_trained_models_stay_in_their_own_session(at):
     other.run()
     assert not other.exception and not _models(other)
     assert any(c.value.startswith("No models yet") for c in other.caption)
+
+
+def test_a_model_whose_weights_diverged_is_not_kept_and_says_why(at):
+    model = SequenceModel(TASKS["brackets"].model_config("rnn", 4))
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.fill_(float("nan"))
+    settings = tr.Settings("brackets", ["RNN"], 4, 1, False, 1, 5, 4, 0)
+    run = tr.Run("rnn", model, 5, steps=[TrainEvent("step", 0, 1, 5, float("nan"), 0.0, 0.1)])
+    at.session_state[tr.JOB_KEY] = tr.Job(number=1, settings=settings, runs=[run])
+    at.run()
+    assert not at.exception
+    assert not _models(at)
+    assert at.info[0].value == "Stopped. Kept 0 model(s) as trained so far; not kept (see below): RNN."
+    assert any(c.value == "RNN, not kept: weight_hh_l0 contains NaN or infinite values" for c in at.caption)

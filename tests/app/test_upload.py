@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 from lstmviz.checkpoints import checkpoint_bytes
 from lstmviz.models import SequenceModel
 from lstmviz.tasks import TASKS
+from lstmviz.train import TrainEvent
+from lstmviz.ui import training as tr
 from lstmviz.ui.models import _SESSION_KEY
 
 from .conftest import TIMEOUT, page_path
@@ -162,3 +164,14 @@ def test_an_upload_is_seen_by_its_own_session_only(at):
     assert not other.exception
     assert not _models(other)
     assert not any("mine" in m.value for m in other.markdown)
+
+
+def test_training_interrupted_by_coming_here_keeps_its_model(at):
+    settings = tr.Settings("brackets", ["GRU"], 4, 1, False, 1, 5, 4, 0)
+    run = tr.Run("gru", SequenceModel(TASKS["brackets"].model_config("gru", 4)), 5,
+                 steps=[TrainEvent("step", 0, 1, 5, 2.0, 0.1, 0.1)])
+    at.session_state[tr.JOB_KEY] = tr.Job(number=1, settings=settings, runs=[run])
+    at.run()
+    assert not at.exception
+    assert [label for label, _ in _models(at).values()] == ["brackets · GRU 4×1 · seed 0 · #1 · stopped at step 1/5"]
+    assert any("stopped at step 1/5" in m.value for m in at.markdown)
