@@ -10,7 +10,8 @@ train callback, right after an optimiser step. So:
 - the next run (the one the Stop click asked for) finds the job still marked "running" and finishes it
   as stopped (`settle_job`), keeping every model that took at least one step.
 
-While a job runs the page disables its other controls, so Stop (or leaving the page) is what ends it early.
+While a job runs the page disables its own controls; Stop ends it early, and so does anything else that
+interrupts the run (leaving the page, the device switch, Streamlit's own Stop in the header).
 """
 
 from __future__ import annotations
@@ -270,7 +271,9 @@ def show_job(job: Job, device: torch.device | str | None = None) -> None:
 
     if device is not None:
         run_job(job, device, on_event)
-    draw(shown, "stopped · " if job.stopped else "done · ")
+    timed_out = not job.stopped and any(run.stopped for run in job.runs)
+    draw(shown, "stopped · " if job.stopped else f"time limit ({LIMITS['seconds']} s) reached · " if timed_out
+         else "done · ")
 
 
 def your_models() -> None:
