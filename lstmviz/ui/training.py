@@ -180,7 +180,8 @@ def run_job(job: Job, device: torch.device | str, on_event: Callable[[Run, Train
         result = train(run.model, TASKS[s.task], epochs=s.epochs, steps_per_epoch=s.steps_per_epoch,
                        batch_size=s.batch_size, seed=s.seed, device=device, callback=record, time_limit_s=share)
         run.stopped = result.stopped_early
-        _keep(job, run)
+        if run.steps:  # the time limit may leave none for the last models
+            _keep(job, run)
     job.status = "finished"
 
 

@@ -151,3 +151,18 @@ def test_a_model_whose_weights_diverged_is_not_kept_and_says_why(at):
     assert not _models(at)
     assert at.info[0].value == "Stopped. Kept 0 model(s) as trained so far; not kept (see below): RNN."
     assert any(c.value == "RNN, not kept: weight_hh_l0 contains NaN or infinite values" for c in at.caption)
+
+
+def test_the_time_limit_ends_training_and_keeps_what_trained(at, monkeypatch):
+    monkeypatch.setitem(LIMITS, "seconds", 1.0)
+    _tiny(at, cells=("LSTM",))
+    at.number_input(key="train_epochs").set_value(LIMITS["epochs"]).run()
+    at.number_input(key="train_steps").set_value(LIMITS["steps_per_epoch"]).run()
+    at.button(key="train_go").click().run()
+    assert not at.exception
+    [(label, loaded)] = _models(at).values()
+    total = LIMITS["epochs"] * LIMITS["steps_per_epoch"]
+    steps = loaded.meta["extra"]["steps_trained"]
+    assert 0 < steps < total
+    assert label == f"brackets · LSTM 4×1 · seed 0 · #1 · stopped at step {steps}/{total}"
+    assert "time limit (1.0 s) reached" in at.get("progress")[0].proto.text
