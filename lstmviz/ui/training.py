@@ -250,6 +250,8 @@ def show_job(job: Job, device: torch.device | str | None = None) -> None:
     total = sum(run.total_steps for run in job.runs)
     shown = job.runs if device is not None else [run for run in job.runs if run.steps]
     progress = st.progress(0.0, text="starting…" if device is not None else "")
+    st.caption("Lines: loss and the task's metric on each training batch, step by step; dots: the mean over each "
+               "epoch. Under each chart: the model measured on held-out data once training ended.")
     columns = st.columns(max(1, len(shown)))
     charts = [column.empty() for column in columns]
     notes = [column.empty() for column in columns]
