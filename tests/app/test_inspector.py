@@ -255,3 +255,16 @@ def test_truncate_and_csv_helpers_keep_each_models_format():
     assert _csv_to_text(wide, "1,2\n3,4\n", "f.csv") == "1 2; 3 4"
     assert _csv_to_text(bare, "x\n1\n2.5\n", "f.csv") == "1, 2.5"
     assert truncate(MODELS["session:forecast"][1], "1 2 3", 2) == "1, 2"
+
+
+def test_every_model_in_the_registry_runs_every_example():
+    """Whatever the zoo holds (plus the demos and the session's models): each example loads cleanly."""
+    at = _open()
+    select = at.selectbox(key="model")
+    for index in range(len(select.options)):
+        at.selectbox(key="model").select_index(index).run()
+        assert not at.exception and not at.error, at.selectbox(key="model").value
+        for key in [b.key for b in at.button if (b.key or "").startswith("example_")]:
+            at.button(key=key).click().run()
+            assert not at.exception and not at.error, (at.selectbox(key="model").value, key)
+            assert _live(at) and at.latex
