@@ -137,4 +137,4 @@ def as_latex(rows: list[Equation]) -> str:
         symbol, formula = row.formula.split(" = ", 1) if " = " in row.formula else (row.formula, "")
         lines.append(f"{symbol} &= {formula}" if formula else f"{symbol} &")
         lines.append(f"&{row.numbers}")
-    return "\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}"
+    return "\\small\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}"

@@ -112,6 +112,6 @@ def test_relu_rnn_and_projection():
 def test_as_latex_is_one_aligned_block_and_bad_step_is_refused():
     tr = _trace("rnn")
     block = as_latex(equations(tr, 0, "fwd", 0, 0))
-    assert block.startswith("\\begin{aligned}") and block.count("&=") == 4
+    assert block.startswith("\\small\\begin{aligned}") and block.count("&=") == 4
     with pytest.raises(IndexError, match="step 6 is outside the sequence"):
         unit_values(tr, 0, "fwd", 0, 6)
