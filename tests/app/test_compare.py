@@ -204,3 +204,11 @@ def test_bare_demo_modules_without_a_head():
     assert "no task" in at.warning[0].value
     at.text_area(key="cmp_text").set_value("1, 2, x").run()
     assert at.error[0].value.startswith("step 2: 'x' is not a number")
+
+
+def test_choosing_another_model_for_a_slot(adding):
+    adding.selectbox(key="cmp_b").set_value("session:add-rnn").run()
+    assert list(adding.table[0].value.columns) == ["A · LSTM", "B · RNN", "C · RNN"]
+    assert _url(adding, "cmp_b") == "session:add-rnn"
+    assert not adding.info  # no GRU left, so no GRU convention box
+    assert "B · GRU · z (PyTorch: keep)" not in _heatmaps(adding)
