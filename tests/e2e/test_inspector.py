@@ -2,7 +2,7 @@
 
 The user picks the untrained seeded LSTM, types a sequence, steps with the slider, the Next button
 and a click on a token; after each, the highlighted step moves and the diagram's numbers are
-those of `lstmviz.trace` for that step.
+those of `lstmviz.trace` for that step. Then Play animates the diagram to the last step in the browser.
 """
 
 from __future__ import annotations
@@ -107,5 +107,16 @@ def test_inspector_first_request_type_and_step(fresh_server, browser_page):
     bar = token.bounding_box()
     page.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
     _check(_state(page, 4), 4)
+
+    # Play: the diagram gets one frame per step and animates in the browser, with no rerun.
+    page.get_by_text("▶ Play in the browser").click()
+    wait_for_idle(page)
+    diagram = page.locator(".js-plotly-plot").filter(has_text="LSTM cell")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                           ".some(gd => gd._transitionData && gd._transitionData._frames.length === 6)")
+    diagram.locator(".updatemenu-button").filter(has_text="Play").click()
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(gd =>"
+        " /LSTM cell.*step 5:/.test(String(gd.layout.title.text || gd.layout.title)))", timeout=30_000)
 
     assert not page.lstmviz_errors, page.lstmviz_errors
