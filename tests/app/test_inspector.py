@@ -268,3 +268,12 @@ def test_every_model_in_the_registry_runs_every_example():
             at.button(key=key).click().run()
             assert not at.exception and not at.error, (at.selectbox(key="model").value, key)
             assert _live(at) and at.latex
+
+
+def test_a_single_step_has_no_slider_and_no_way_to_move():
+    at = _open()
+    at.text_area(key="text").set_value("5").run()
+    assert not at.exception and not at.error
+    assert not at.slider
+    assert at.button(key="prev").disabled and at.button(key="next").disabled
+    assert "step 0: '5'" in _chart(at, "LSTM cell")["layout"]["title"]["text"]
