@@ -8,6 +8,7 @@ those of `lstmviz.trace` for that step. Then Play animates the diagram to the la
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import torch
 
@@ -107,6 +108,17 @@ def test_inspector_first_request_type_and_step(fresh_server, browser_page):
     bar = token.bounding_box()
     page.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
     _check(_state(page, 4), 4)
+
+    # Export: the trace as CSV and a figure as standalone HTML, made when the button is pressed.
+    page.get_by_text("Export", exact=True).click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Trace as CSV").click()
+    csv = Path(download.value.path()).read_text()
+    assert csv.splitlines()[0] == "step,token,layer,direction,gate,unit,value"
+    assert len(csv.splitlines()) == 1 + 6 * 6 * 8  # steps × gates × units
+    with page.expect_download() as download:
+        page.get_by_role("button", name="cell diagram as HTML").click()
+    assert "LSTM cell" in Path(download.value.path()).read_text()
 
     # Play: the diagram gets one frame per step and animates in the browser, with no rerun.
     page.get_by_text("▶ Play in the browser").click()
