@@ -78,6 +78,12 @@ def main() -> None:
         at.button(key="next").click()
         nxt.append(_timed(at))
     next_cpu = _cpu(args.repeats)
+    at.toggle(key="play").set_value(True)
+    play = [_timed(at)]
+    for k in range(2):
+        at.slider(key="step").set_value(5 + k)
+        play.append(_timed(at))
+    play_cpu = _cpu(3)
     med = statistics.median
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"Inspector, {args.kind.upper()} T={STEPS} hidden={HIDDEN}, CPU, {torch.get_num_threads()} thread(s), "
@@ -90,6 +96,8 @@ def main() -> None:
           f"({med(slider) / med(idle):.2f}× baseline)")
     print(f"  Next button:                            {med(nxt) * 1000:8.1f} ms   {next_cpu * 1000:8.1f} ms   "
           f"({med(nxt) / med(idle):.2f}× baseline)")
+    print(f"  step moved with Play on ({STEPS} frames):  {med(play) * 1000:8.1f} ms   {play_cpu * 1000:8.1f} ms   "
+          "(median of 3; Play is off by default)")
     verdict = "met" if med(slider) < 0.1 else "NOT met (wall)" + (", met in CPU time" if slider_cpu < 0.1 else "")
     print(f"  target: < 100 ms per step change -> {verdict}")
 

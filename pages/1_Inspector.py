@@ -47,6 +47,7 @@ with right:
         shown["prediction"] = figs.prediction_bars(tr, step)
     if "prediction" in shown:
         st.plotly_chart(shown["prediction"], key="prediction")
+        st.caption(ui.prediction_note(loaded))
 
 gate = st.selectbox("Colour the text by", tr.gates, index=tr.gates.index("c" if tr.kind == "lstm" else "h"),
                     key="view_gate", format_func=lambda g: figs.GATE_TITLES.get(g, g))

@@ -230,6 +230,17 @@ def jump_to_selected_token() -> None:
             st.session_state.step = int(step)
 
 
+def prediction_note(loaded: Loaded) -> str:
+    """One line saying what the prediction at step t means for this model's readout."""
+    config = getattr(loaded.model, "config", None)
+    if config is None or config.readout == "per_step":
+        return "The model's output after reading the input up to step t."
+    if config.bidirectional:
+        return ("A probe, not a prefix prediction: the head applied at step t to the forward state after "
+                "x[:t+1] and the backward state after reading from the end back to t.")
+    return "What the model would answer if the input ended at step t (the last step is its real answer)."
+
+
 def regression_series(loaded: Loaded, tr: Trace, prepared: Prepared) -> tuple[np.ndarray, np.ndarray | None, str]:
     """A regression model's outputs per step in the task's own units, the truth, and what they are."""
     task = task_of(loaded)

@@ -152,6 +152,7 @@ def test_layer_and_direction_of_a_stacked_bidirectional_model():
     assert array(output["data"][0]["z"]).shape == (16, 5)  # 8 forward + 8 backward units, 5 words
     bars = _chart(at, "class probabilities")
     assert bars["data"][0]["y"] == ["negative", "positive"]
+    assert any(c.value.startswith("A probe, not a prefix prediction") for c in at.caption)
 
 
 def test_unknown_characters_are_flagged_and_highlighted():
@@ -201,6 +202,8 @@ def test_csv_upload_fills_the_input_box():
     assert at.slider(key="step").max == 2
     series = _chart(at, "predicted sum")
     assert series["data"][1]["name"] == "truth"
+    assert array(series["data"][1]["y"]) == pytest.approx([0.7] * 3)  # the two marked values' sum
+    assert any(c.value.startswith("What the model would answer if the input ended") for c in at.caption)
     at.file_uploader(key="csv").set_value(("bad.csv", b"0.1,0\n0.2,zz\n", "text/csv")).run()
     assert at.error[0].value == "bad.csv line 2: 'zz' is not a number"
     assert at.text_area(key="text").value == "0.1:0, 0.5:1, 0.2:1"
@@ -210,6 +213,8 @@ def test_forecast_model_shows_forecast_against_truth():
     at = _open("session:forecast", "60, 62, 64, 66")
     fig = _chart(at, "forecast of the next value")
     assert [d["name"] for d in fig["data"]] == ["model", "truth", "current step"]
+    assert array(fig["data"][1]["y"])[:3] == pytest.approx([62, 64, 66])  # truth: the next input, in years
+    assert any(c.value.startswith("The model's output after reading") for c in at.caption)
 
 
 def test_export_buttons_and_play_frames():
