@@ -300,10 +300,12 @@ def text_view(trace: Trace, layer: int, direction: str, unit: int, gate: str, st
               per_row: int = 80) -> go.Figure:
     """The input tokens laid out as text, each one's background the unit's `gate` value at its step.
 
-    One horizontal bar per token (so a click selects a step); the current step is outlined.
+    One horizontal bar per token (so a click selects a step); the current step is outlined. A unit
+    that `gate` does not have (h of an LSTM with a projection has proj_size units) shows as blank.
     """
-    values = trace.get(layer, direction, gate)[:, unit]  # [T]
-    lo, hi = value_range(trace, gate, trace.get(layer, direction, gate))
+    column = trace.get(layer, direction, gate)  # [T, units]
+    values = column[:, unit] if unit < column.shape[1] else np.full(trace.steps, np.nan, np.float32)  # [T]
+    lo, hi = value_range(trace, gate, column)
     rows, starts, widths = text_layout(trace.tokens, per_row)
     outline = np.zeros(trace.steps)
     if step is not None:

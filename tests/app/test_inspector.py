@@ -32,6 +32,8 @@ MODELS = {
     "session:bi": ("bi", _task_model("sentiment", num_layers=2, bidirectional=True)),
     "session:adding": ("adding", _task_model("adding", "gru")),
     "session:forecast": ("forecast", _task_model("forecast_lifeexp")),
+    "session:proj": ("proj", Loaded(module=RecurrentSpec("lstm", 1, 4, proj_size=2).build().eval(),
+                                    spec=RecurrentSpec("lstm", 1, 4, proj_size=2))),
 }
 
 
@@ -282,3 +284,12 @@ def test_a_single_step_has_no_slider_and_no_way_to_move():
     assert not at.slider
     assert at.button(key="prev").disabled and at.button(key="next").disabled
     assert "step 0: '5'" in _chart(at, "LSTM cell")["layout"]["title"]["text"]
+
+
+def test_projected_lstm_units_past_proj_size_have_no_h():
+    at = _open("session:proj", "1, 2, 3")
+    at.selectbox(key="unit").set_value(3).run()
+    at.selectbox(key="view_gate").set_value("h").run()
+    assert not at.exception and not at.error
+    assert "W_{hr}" in at.latex[0].value
+    assert _live(at)["c"] == _live(at)["c"]  # a number; h of unit 3 does not exist (NaN)
