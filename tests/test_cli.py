@@ -156,3 +156,30 @@ def test_train_bad_arguments(argv, message, capsys, tmp_path, monkeypatch):
 def test_zoo_evaluate_on_an_empty_folder(tmp_path, capsys):
     assert main(["zoo", "evaluate", "--dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == f"lstmviz: error: {tmp_path}: no checkpoints (*.pt) to evaluate"
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_gradflow_csv_matches_autograd(tmp_path, bidirectional):
+    module = make_module("lstm", 2, 3, layers=2, bidirectional=bidirectional)
+    torch.save(module.state_dict(), tmp_path / "m.pt")
+    (tmp_path / "seq.csv").write_text("1,2\n3,4\n0.5,-0.25\n-1,0\n")
+    assert main(["gradflow", "--checkpoint", str(tmp_path / "m.pt"), "--input", str(tmp_path / "seq.csv"),
+                 "--out", str(tmp_path / "g.csv")]) == 0
+    assert (tmp_path / "g.csv").read_text().splitlines()[0] == "target_step,source_step,value"
+    df = pd.read_csv(tmp_path / "g.csv")
+    T = 4
+    assert len(df) == (T * T if bidirectional else T * (T + 1) // 2)
+    x = torch.tensor([[1, 2], [3, 4], [0.5, -0.25], [-1, 0]], requires_grad=True)
+    out, _ = module(x)  # [T, D·H]
+    for row in df.itertuples():
+        (grad,) = torch.autograd.grad(out[row.target_step].sum(), x, retain_graph=True)
+        assert row.value == pytest.approx(grad[row.source_step].norm().item(), rel=1e-4, abs=1e-7)
+
+
+def test_gradflow_bad_input_is_one_line(files, capsys):
+    tmp, _ = files
+    (tmp / "bad.csv").write_text("1,2\n3,oops\n")
+    assert main(["gradflow", "--checkpoint", str(tmp / "m.pt"), "--input", str(tmp / "bad.csv"),
+                 "--out", str(tmp / "g.csv")]) == 2
+    assert capsys.readouterr().err.strip() == "lstmviz: error: bad.csv line 2: 'oops' is not a number"
+    assert not (tmp / "g.csv").exists()
