@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -103,3 +105,11 @@ def test_bad_arguments_say_what_is_wrong():
         highway(tr, direction="bwd", module=module)
     with pytest.raises(ValueError, match="target step 8 is outside the sequence of 8 steps"):
         highway_units(tr, 8, module=module)
+
+
+def test_rnn_float32_matches_float64():
+    module, x, tr = make("rnn")
+    module32 = copy.deepcopy(module).float()
+    tr32 = trace(module32, x.float())
+    assert tr32.get(0, "fwd", "h").dtype == np.float32
+    np.testing.assert_allclose(highway(tr32, module=module32), highway(tr, module=module), rtol=1e-4)
