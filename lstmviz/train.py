@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from lstmviz.gradients import GradientRecorder
 from lstmviz.models import ModelConfig, SequenceModel
 from lstmviz.tasks import Task
 
@@ -128,3 +129,22 @@ def train(
     result.elapsed_s = time.perf_counter() - start
     model.eval()
     return result
+
+
+PROBE_SEED = 7  # the fixed example whose per-step gradients the training view records
+
+
+def gradient_probe(task: Task, device: str | torch.device = "cpu") -> GradientRecorder:
+    """A recorder for the training view (after RNNbow): ‖∂L/∂h_s‖ of the top layer per step s, on one
+    fixed example of the task, with L the task's own loss on it. Call `.record(model)` after each epoch."""
+    x, y = task.batch(1, PROBE_SEED)  # x [1,T] or [1,T,F]
+    y = y.to(device)
+
+    def loss(model: SequenceModel, out: torch.Tensor) -> torch.Tensor:  # out [T, D·H]
+        if model.config.readout == "per_step":
+            return task.loss(model.head(out)[None], y)  # head [1,T,out]
+        hidden = model.config.hidden_size
+        final = torch.cat([out[-1, :hidden], out[0, hidden:]]) if model.config.bidirectional else out[-1]
+        return task.loss(model.head(final)[None], y)  # head [1,out]
+
+    return GradientRecorder(x[0].to(device), loss)

@@ -79,3 +79,27 @@ def test_check_limits():
     assert len(problems) == 1 and "hidden_size" in problems[0] and str(LIMITS["hidden_size"]) in problems[0]
     config = get_task("brackets").model_config("lstm", 16)
     assert check_limits(config, epochs=1, steps_per_epoch=10, batch_size=8) == []
+
+
+@pytest.mark.parametrize("task_name", ["adding", "brackets"])
+def test_gradient_probe_records_the_task_loss_gradient_per_step(task_name):
+    from lstmviz.train import PROBE_SEED, gradient_probe
+
+    task = get_task(task_name)
+    torch.manual_seed(0)
+    model = SequenceModel(task.model_config("lstm", 6)).eval()
+    recorder = gradient_probe(task)
+    row = recorder.record(model)
+    recorder.record(model)
+    assert recorder.history.shape == (2, len(row))
+    # brute force: dL/dh_s is the gradient of the loss for a nudge added to h_s as the model runs on
+    x, y = task.batch(1, PROBE_SEED)
+    inputs = model.encode(x).detach()  # [1, T, E]
+    for s in range(inputs.shape[1]):
+        head, (h_s, c_s) = model.rnn(inputs[:, :s + 1])
+        nudge = torch.zeros_like(h_s, requires_grad=True)  # [1, 1, H]
+        tail, _ = model.rnn(inputs[:, s + 1:], (h_s + nudge, c_s)) if s + 1 < inputs.shape[1] else (head[:, :0], None)
+        out = torch.cat([head[:, :s], (h_s + nudge).transpose(0, 1), tail], dim=1)  # [1, T, H]
+        pred = model.head(out) if model.config.readout == "per_step" else model.head(out[:, -1])
+        (grad,) = torch.autograd.grad(task.loss(pred, y), nudge)
+        assert row[s] == pytest.approx(grad.norm().item(), rel=1e-4, abs=1e-8)

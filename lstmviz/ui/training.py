@@ -24,10 +24,12 @@ import streamlit as st
 import torch
 
 from lstmviz.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint
+from lstmviz.figures.gradients import training_gradient_heatmap
 from lstmviz.figures.training import training_curves
+from lstmviz.gradients import GradientRecorder
 from lstmviz.models import SequenceModel, init_forget_bias
 from lstmviz.tasks import TASKS
-from lstmviz.train import LIMITS, TrainEvent, check_limits, train
+from lstmviz.train import LIMITS, TrainEvent, check_limits, gradient_probe, train
 from lstmviz.ui.models import add_session_model, session_models
 from lstmviz.zoo.build import describe, measure
 
@@ -66,6 +68,7 @@ class Run:
     stopped: bool = False
     model_id: str | None = None
     summary: str = ""
+    gradients: GradientRecorder | None = None  # ‖∂L/∂h_s‖ per epoch on a fixed example (training view)
 
 
 @dataclass
@@ -172,8 +175,12 @@ def run_job(job: Job, device: torch.device | str, on_event: Callable[[Run, Train
         if run.model_id is not None:
             continue
 
+        run.gradients = gradient_probe(TASKS[s.task], device)
+
         def record(event: TrainEvent, run: Run = run) -> None:
             (run.steps if event.kind == "step" else run.epochs).append(event)
+            if event.kind == "epoch":
+                run.gradients.record(run.model)
             on_event(run, event)
 
         share = max(0.0, deadline - time.monotonic()) / (len(job.runs) - index)
@@ -277,6 +284,12 @@ def show_job(job: Job, device: torch.device | str | None = None) -> None:
     timed_out = not job.stopped and any(run.stopped for run in job.runs)
     draw(shown, "stopped · " if job.stopped else f"time limit ({LIMITS['seconds']} s) reached · " if timed_out
          else "done · ")
+    for column, run in zip(columns, shown, strict=False):
+        if run.gradients is not None and len(run.gradients.history):
+            column.plotly_chart(training_gradient_heatmap(run.gradients.history),
+                                key=f"train_grad_{job.number}_{run.cell}")
+            column.caption("How far back the loss reaches, epoch by epoch: ‖∂L/∂h_s‖ at every step s of one "
+                           "fixed example (log colour). A vanishing gradient shows as a dark left side.")
 
 
 def your_models() -> None:

@@ -11,7 +11,7 @@ from lstmviz.train import LIMITS, TrainEvent
 from lstmviz.ui import training as tr
 from lstmviz.ui.models import _SESSION_KEY
 
-from .conftest import TIMEOUT, figures, page_path
+from .conftest import TIMEOUT, array, figures, page_path
 
 
 def _models(at) -> dict:
@@ -75,8 +75,13 @@ def test_train_two_tiny_models_side_by_side(at):
         assert 0.0 <= loaded.metrics["accuracy"] <= 1.0
         assert any(label in m.value for m in at.markdown)  # listed under "Your models"
     charts = figures(at)
-    assert [f["layout"]["title"]["text"] for f in charts] == labels
-    assert [len(f["data"][0]["x"]) for f in charts] == [3, 3]  # one loss point per step
+    curves = [f for f in charts if f["layout"]["title"]["text"] in labels]
+    assert [f["layout"]["title"]["text"] for f in curves] == labels
+    assert [len(f["data"][0]["x"]) for f in curves] == [3, 3]  # one loss point per step
+    # the training view: ‖∂L/∂h_s‖ per epoch on a fixed example, one row per epoch trained
+    gradients = [f for f in charts if "∂L/∂h" in f["layout"]["title"]["text"]]
+    assert len(gradients) == 2 and len(charts) == 4
+    assert [array(f["data"][0]["z"]).shape[0] for f in gradients] == [1, 1]
     assert [b.label for b in at.get("download_button")] == ["Download .pt", "Download .pt"]
     assert at.button(key="train_stop").disabled and not at.button(key="train_go").disabled
 
