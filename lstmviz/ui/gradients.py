@@ -121,8 +121,8 @@ def pick_models(device) -> list[Chosen]:
     ids = groups[group]
     query_default("grad_models", _default_models(ids, models), lambda s: [i for i in s.split(",") if i],
                   valid=lambda v: bool(v) and all(i in ids for i in v))
-    kept = [i for i in st.session_state.grad_models if i in ids]
-    st.session_state.grad_models = kept or _default_models(ids, models)
+    kept = [i for i in st.session_state.grad_models if i in ids]  # an emptied picker stays empty
+    st.session_state.grad_models = kept if kept or not st.session_state.grad_models else _default_models(ids, models)
     picked = st.sidebar.multiselect("Trained models", ids, key="grad_models", max_selections=4,
                                     format_func=lambda i: models[i][0].label,
                                     help="Each is also shown at initialisation: a fresh model of the same "
@@ -130,6 +130,8 @@ def pick_models(device) -> list[Chosen]:
     query_default("grad_bias", False, lambda s: s == "True")
     st.sidebar.checkbox("At init: LSTM forget bias +1", key="grad_bias",
                         help="The zoo and the Train page start their LSTMs this way; PyTorch's default is 0.")
+    if any(models[i][0].source == "demo" for i in picked):
+        st.sidebar.caption("The untrained demos are already at initialisation (seed 0): both rows show them.")
     chosen, seen = [], {}
     for model_id in picked:
         entry, loaded = models[model_id]
