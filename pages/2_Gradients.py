@@ -42,8 +42,7 @@ st.caption(f"{ui.loss_description(chosen[0].loaded)}. Each line: how strongly th
            "left is a vanishing gradient.")
 for state, per_model in maps.items():
     for col, (name, (_, _, m)) in zip(st.columns(len(per_model)), per_model.items(), strict=True):
-        fig = figs.loss_gradient_figure(m.loss, tokens, step)
-        fig.update_layout(title={"text": f"{name} {state} · ‖∂L/∂h_s‖"})
+        fig = ui.loss_chart(m, tokens, step, f"{name} {state} · ‖∂L/∂h_s‖")
         col.plotly_chart(fig, width="stretch", key=f"grad_loss_{state}_{name}")
 
 st.subheader("The cell highway")
@@ -56,20 +55,21 @@ for col, (state, per_model) in zip(lines, maps.items(), strict=True):
     fig = figs.highway_lines(curves, step, tokens)
     fig.update_layout(title={"text": f"{state}: what survives to step {step}"})
     col.plotly_chart(fig, width="stretch", key=f"grad_highway_{state}")
-st.caption("Per unit (trained models): each row is one unit; bright = its product stays near 1 back to step s.")
+st.caption("Per unit (trained models, layer 0 forward), each row one unit: "
+           + "; ".join(f"{k.upper()}: {v}" for k, v in UNIT_LABELS.items())
+           + ". Bright = that unit's gain stays near 1 back to step s.")
 for col, (name, (key, model, m)) in zip(st.columns(len(chosen)), maps["trained"].items(), strict=True):
     units = ui.units_at(key, str(device), text, step, m, model)
     fig = figs.highway_units_heatmap(units, step, UNIT_LABELS[m.trace.kind], tokens)
-    fig.update_layout(title={"text": f"{name}: {UNIT_LABELS[m.trace.kind]}, into step {step}"})
+    fig.update_layout(title={"text": f"{name} trained · per unit, into step {step}"})
     col.plotly_chart(fig, width="stretch", key=f"grad_units_{name}")
 
 st.subheader("Decay with distance")
 st.caption("The mean of C[t, s] over all pairs the same distance t − s apart. The number: the distance at which "
-           "it falls below 1% of its value at distance 0 (the × on each line) — larger means longer memory.")
-curves = {f"{name} {state}": m.decay for state, pm in maps.items() for name, (_, _, m) in pm.items()}
-reach = {f"{name} {state}": m.distance for state, pm in maps.items() for name, (_, _, m) in pm.items()}
+           "it falls below 1% of its value at distance 0 (the × on each line; dashed: at init) — larger means "
+           "longer memory.")
 left, right = st.columns([3, 1])
-left.plotly_chart(figs.decay_figure(curves, reach), width="stretch", key="grad_decay")
+left.plotly_chart(ui.decay_chart(maps), width="stretch", key="grad_decay")
 right.markdown("**Distance to 1%** (steps)")
 right.table(ui.distance_table(maps, len(tokens)))
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 from torch import Tensor, nn
 
 from lstmviz.checkpoints import Loaded
+from lstmviz.figures import gradients as figs
 from lstmviz.gradients import connectivity as module_connectivity
 from lstmviz.gradients import decay_curve, decay_distance, loss_gradients, model_connectivity
 from lstmviz.highway import highway, highway_units
@@ -282,9 +284,28 @@ def distance_table(maps: dict[str, dict[str, tuple]], steps: int) -> list[dict[s
         row = {"model": name}
         for state, per_model in maps.items():
             reach = per_model[name][2].distance
-            row[state] = str(reach) if reach is not None else f"> {steps - 1} (stays above 1%)"
+            row[state] = str(reach) if reach is not None else f"not within {steps} steps"
         rows.append(row)
     return rows
+
+
+def decay_chart(maps: dict[str, dict[str, tuple]]) -> go.Figure:
+    """`decay_figure` of every model, trained and at init: the same colour per cell, dashed at init."""
+    curves = {f"{name} {state}": m.decay for state, pm in maps.items() for name, (_, _, m) in pm.items()}
+    reach = {f"{name} {state}": m.distance for state, pm in maps.items() for name, (_, _, m) in pm.items()}
+    fig = figs.decay_figure(curves, reach)
+    for trace_ in fig.data:
+        if "at init" in (trace_.legendgroup or "") and trace_.mode == "lines":
+            trace_.line.dash = "dash"
+    return fig
+
+
+def loss_chart(m: Maps, tokens: list[str], step: int, title: str) -> go.Figure:
+    """`loss_gradient_figure` titled for one model, its legend (when there is one) inside the plot."""
+    fig = figs.loss_gradient_figure(m.loss, tokens, step)
+    fig.update_layout(title={"text": title}, legend={"x": 0.01, "y": 0.99, "xanchor": "left", "yanchor": "top",
+                                                             "bgcolor": "rgba(255,255,255,0.7)"})
+    return fig
 
 
 def training_histories() -> dict[str, tuple[np.ndarray, list[str] | None]]:
