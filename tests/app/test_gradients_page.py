@@ -249,3 +249,27 @@ def test_truncate_text_keeps_separators():
     assert truncate_text("1,2 ,3;4", ["1", "2", "3", "4"], 3) == "1,2 ,3"
     assert truncate_text("The Film was", ["the", "film", "was"], 2) == "The Film"
     assert length_error(MAX_GRADIENT_STEPS) is None
+
+
+def test_moving_the_step_recomputes_no_map(monkeypatch):
+    from lstmviz.ui import gradients as glue
+
+    calls = []
+    compute = glue._compute
+    monkeypatch.setattr(glue, "_compute", lambda *args: calls.append(1) or compute(*args))
+    at = _app({"grad_text": "0.11:1, 0.22:0, 0.33:1, 0.44:0, 0.55:0, 0.66:0, 0.77:0"})  # an input no test used
+    assert len(calls) == 6  # three trained models and their three twins at init
+    for step in (0, 3):
+        at.slider(key="grad_step").set_value(step).run()
+        assert not at.exception
+    assert len(calls) == 6
+
+
+def test_bidirectional_zoo_model_is_drawn():
+    text = "the movie was not bad"
+    at = _app({"grad_task": "sentiment", "grad_models": "zoo:sentiment-bilstm", "grad_text": text})
+    loaded = _zoo("sentiment-bilstm")
+    expected = model_connectivity(loaded.model, prepare(loaded, text).raw[0])
+    drawn = _values(_heatmaps(at)["biLSTM trained · ‖∂y_t/∂x_s‖"])
+    np.testing.assert_allclose(drawn, expected, rtol=1e-6)
+    assert np.count_nonzero(np.triu(drawn, 1))  # a bidirectional output also feels later steps
