@@ -76,10 +76,13 @@ right.table(ui.distance_table(maps, len(tokens)))
 st.subheader("During training")
 histories = ui.training_histories()
 if not histories:
-    st.info("None of your models trained on the Train page carries a gradient history yet: this view shows "
-            "‖∂L/∂h_s‖ epoch by epoch for models that record one while training.")
-for label, (history, probe_tokens) in histories.items():
-    st.caption(f"{label}: one row per epoch, the top layer's ‖∂L/∂h_s‖ on a fixed probe sequence. Watch the "
-               "bright band spread left as the model learns to use the past.")
-    st.plotly_chart(figs.training_gradient_heatmap(history, probe_tokens), width="stretch", key=f"grad_train_{label}")
+    st.info("Train models on the Train page: each one records ‖∂L/∂h_s‖ on a fixed example of its task after "
+            "every epoch, and the epoch × step heatmaps appear here.")
+else:
+    st.caption("Latest Train-page run: one row per epoch, ‖∂L/∂h_s‖ of the top layer at every step s of one fixed "
+               "example, with the task's own loss. Watch how far left the bright band reaches as training goes.")
+for label, history in histories.items():
+    fig = figs.training_gradient_heatmap(history)
+    fig.update_layout(title={"text": f"{label} · ‖∂L/∂h_s‖ by epoch"})
+    st.plotly_chart(fig, width="stretch", key=f"grad_train_{label}")
 ui.keep_url()

@@ -26,13 +26,13 @@ from lstmviz.models import SequenceModel, init_forget_bias
 from lstmviz.run import Prepared, input_help, prepare, task_of
 from lstmviz.trace import Trace, trace
 from lstmviz.ui.compare import examples_for, group_label, group_of
-from lstmviz.ui.models import ModelEntry, all_models, session_models
+from lstmviz.ui.models import ModelEntry, all_models
 from lstmviz.ui.state import query_default, sync_query
+from lstmviz.ui.training import current_job, run_label
 
 MAX_GRADIENT_STEPS = 400  # longest input for the T×T views (maps, highway): 400² pairs per model
 URL_KEYS = ["grad_task", "grad_bias", "grad_step", "grad_text"]
 INIT_SEED = 0
-HISTORY_KEY = "gradient_history"  # Loaded.meta[HISTORY_KEY]: [epochs, T] from GradientRecorder
 _KIND_ORDER = {"lstm": 0, "gru": 1, "rnn": 2}
 _SOURCE_ORDER = {"zoo": 0, "session": 1, "demo": 2}
 
@@ -308,14 +308,14 @@ def loss_chart(m: Maps, tokens: list[str], step: int, title: str) -> go.Figure:
     return fig
 
 
-def training_histories() -> dict[str, tuple[np.ndarray, list[str] | None]]:
-    """This session's models that carry a gradient history: label -> ([epochs, T], probe tokens or None)."""
-    out = {}
-    for label, loaded in session_models().values():
-        history = loaded.meta.get(HISTORY_KEY)
-        if history is not None and np.asarray(history).size:
-            out[label] = (np.asarray(history), loaded.meta.get("gradient_probe_tokens"))
-    return out
+def training_histories() -> dict[str, np.ndarray]:
+    """The models of this session's latest Train-page job that recorded ‖∂L/∂h_s‖ per epoch while training:
+    label -> history [epochs, T] (on the task's fixed probe example, `lstmviz.train.gradient_probe`)."""
+    job = current_job()
+    if job is None:
+        return {}
+    return {run_label(job, run): run.gradients.history for run in job.runs
+            if run.gradients is not None and len(run.gradients.history)}
 
 
 def keep_url() -> None:

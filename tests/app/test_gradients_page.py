@@ -14,7 +14,9 @@ from lstmviz.gradients import connectivity, model_connectivity
 from lstmviz.models import SequenceModel, init_forget_bias
 from lstmviz.run import prepare
 from lstmviz.tasks import get_task
+from lstmviz.train import gradient_probe
 from lstmviz.ui.gradients import MAX_GRADIENT_STEPS, length_error, truncate_text
+from lstmviz.ui.training import Job, Run, Settings, run_label
 from lstmviz.zoo import zoo_models
 
 from .conftest import TIMEOUT, array, figures, page_path
@@ -83,7 +85,7 @@ def test_defaults_zoo_adding_models_trained_and_at_init(short):
     assert "L = (ŷ − y)², the model's squared error at the last step" in captions
     assert "∏ z_k (PyTorch's keep gate)" in captions
     assert "falls below 1% of its value at distance 0" in captions
-    assert "gradient history" in at.info[0].value
+    assert "records ‖∂L/∂h_s‖ on a fixed example" in at.info[0].value
     rows = at.table[0].value
     assert list(rows["model"]) == ["LSTM", "GRU", "RNN"] and list(rows.columns) == ["model", "trained", "at init"]
 
@@ -233,15 +235,23 @@ def test_bare_demo_modules_use_the_module_connectivity():
     assert "sum of the top layer's outputs" in " ".join(c.value for c in at.caption)
 
 
-def test_training_view_draws_a_recorded_history():
-    torch.manual_seed(0)
-    model = SequenceModel(get_task("adding").model_config("lstm", 4)).eval()
-    history = np.abs(np.random.default_rng(0).normal(size=(3, 6))) + 1e-3
-    loaded = Loaded(module=model.rnn, spec=RecurrentSpec("lstm", 2, 4), model=model, task="adding",
-                    meta={"gradient_history": history})
-    at = _app({"grad_text": SHORT}, {"lstmviz_user_models": {"session:rec": ("adding · LSTM 4×1", loaded)}})
-    fig = _heatmaps(at)["‖∂L/∂h<sub>s</sub>‖ of the top layer, epoch by epoch"]
-    np.testing.assert_allclose(_values(fig), history)
+def test_training_view_draws_the_latest_train_jobs_histories():
+    task = get_task("adding")
+    settings = Settings("adding", ["lstm", "rnn"], 4, 1, False, 2, 1, 4, 0)
+    runs = []
+    for cell in ("lstm", "rnn"):
+        torch.manual_seed(0)
+        run = Run(cell, SequenceModel(task.model_config(cell, 4)).eval(), 2, gradients=gradient_probe(task))
+        for _ in range(2):
+            run.gradients.record(run.model)
+        runs.append(run)
+    job = Job(number=1, settings=settings, runs=runs, status="finished")
+    at = _app({"grad_text": SHORT}, {"lstmviz_train_job": job})
+    heatmaps = _heatmaps(at)
+    for run in runs:
+        drawn = heatmaps[f"{run_label(job, run)} · ‖∂L/∂h_s‖ by epoch"]
+        np.testing.assert_allclose(_values(drawn), run.gradients.history, rtol=1e-6)
+        assert _values(drawn).shape == (2, task.T)
     assert not at.info
 
 
