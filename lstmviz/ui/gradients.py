@@ -182,18 +182,17 @@ def read_input(loaded: Loaded, text: str) -> Prepared | None:
 @st.cache_resource(max_entries=32, show_spinner=False)
 def init_model(model_id: str, device: str, forget_bias: bool, _loaded: Loaded) -> nn.Module:
     """A fresh, untrained model of the same configuration, seeded (read-only, shared)."""
-    torch.manual_seed(INIT_SEED)
-    if _loaded.model is not None:
-        model = SequenceModel.from_config(_loaded.model.config)
+    with torch.random.fork_rng(devices=[]):  # leave the global random state as it was
+        torch.manual_seed(INIT_SEED)
+        model = SequenceModel.from_config(_loaded.model.config) if _loaded.model is not None else _loaded.spec.build()
+    if isinstance(model, SequenceModel):
         if forget_bias:
             init_forget_bias(model, 1.0)
-    else:
-        model = _loaded.spec.build()
-        if forget_bias and _loaded.spec.kind == "lstm":
-            with torch.no_grad():
-                for name, param in model.named_parameters():
-                    if name.startswith("bias_"):
-                        param[_loaded.spec.hidden_size:2 * _loaded.spec.hidden_size] = 0.5
+    elif forget_bias and _loaded.spec.kind == "lstm":
+        with torch.no_grad():  # bias_ih + bias_hh of the forget rows [i|f|g|o]: +1 in all
+            for name, param in model.named_parameters():
+                if name.startswith("bias_"):
+                    param[_loaded.spec.hidden_size:2 * _loaded.spec.hidden_size] = 0.5
     model.to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -210,12 +209,16 @@ def loss_description(loaded: Loaded) -> str:
 
 
 def _adding_loss(model: SequenceModel, raw: Tensor):
-    """(ŷ − y)² with ŷ the head on the top output at the last step, y the sum of the marked values."""
+    """(ŷ − y)² with ŷ the model's final readout (as `SequenceModel.forward` reads it from the top layer's
+    output: the last step, and for a bidirectional model the backward direction at step 0) and y the sum of
+    the marked values."""
     values, markers = raw[:, 0], raw[:, 1]  # [T], [T]
     target = (values * (markers == 1)).sum()
+    hidden = model.config.hidden_size
 
-    def loss(out: Tensor) -> Tensor:  # out [T, H]
-        return ((model.head(out[-1]) - target) ** 2).sum()
+    def loss(out: Tensor) -> Tensor:  # out [T, D·H]
+        final = torch.cat([out[-1, :hidden], out[0, hidden:]]) if model.config.bidirectional else out[-1]
+        return ((model.head(final) - target) ** 2).sum()
 
     return loss
 
@@ -226,7 +229,7 @@ def _compute(model: nn.Module, raw: Tensor, adding: bool) -> Maps:
         C = model_connectivity(model, raw)  # [T, T]
         with torch.no_grad():
             x = model.encode(raw[None])[0]  # [T, E]
-        loss_fn = _adding_loss(model, raw) if adding and not model.config.bidirectional else None
+        loss_fn = _adding_loss(model, raw) if adding and model.config.readout == "final" else None
     else:
         module, x, loss_fn = model, raw, None
         C = module_connectivity(module, x)

@@ -283,3 +283,17 @@ def test_bidirectional_zoo_model_is_drawn():
     drawn = _values(_heatmaps(at)["biLSTM trained · ‖∂y_t/∂x_s‖"])
     np.testing.assert_allclose(drawn, expected, rtol=1e-6)
     assert np.count_nonzero(np.triu(drawn, 1))  # a bidirectional output also feels later steps
+
+
+def test_adding_loss_gradient_at_the_last_step_is_the_squared_error_slope(short):
+    """∂L/∂h_{T−1} of L = (ŷ − y)² is 2(ŷ − y)·w_head: its norm, checked by hand for each trained model."""
+    raw = prepare(_zoo("adding-rnn"), SHORT).raw[0]
+    target = float(raw[raw[:, 1] == 1, 0].sum())  # 0.9 + 0.2
+    charts = {f["layout"]["title"]["text"]: f for f in figures(short)}
+    for kind in ("lstm", "gru", "rnn"):
+        model = _zoo(f"adding-{kind}").model
+        with torch.no_grad():
+            predicted = float(model(raw[None])[0, 0])
+        expected = abs(2 * (predicted - target)) * float(model.head.weight.detach().norm())
+        h_line = next(d for d in charts[f"{kind.upper()} trained · ‖∂L/∂h_s‖"]["data"] if d["name"].startswith("∂L/∂h"))
+        assert float(array(h_line["y"])[-1]) == pytest.approx(expected, rel=1e-5)
