@@ -41,7 +41,9 @@ def test_train_page_first_request_trains_keeps_and_stops(fresh_server, browser_p
     text = _your_models(page)
     assert "brackets · RNN 4×1 · seed 0 · #1" in text
     assert page.get_by_role("button", name="Download .pt").count() == 2
-    assert len(page.locator(".js-plotly-plot").all()) == 2
+    # per model: its loss/metric curves and the training view (‖∂L/∂h_s‖ per epoch)
+    assert len(page.locator(".js-plotly-plot").all()) == 4
+    assert page.locator(".js-plotly-plot").filter(has_text="of the top layer, epoch by epoch").count() == 2
 
     # Another page of the same browser session (sidebar link, not a new URL) lists them too.
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Upload").click()
