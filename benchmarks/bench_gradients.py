@@ -21,27 +21,16 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 
 import numpy as np
 import torch
+from timing import best_times
 from torch.func import vjp, vmap
 
 from lstmviz.cells import gru_cell, layer_weights, lstm_cell, rnn_cell
 from lstmviz.gradients import connectivity, write_gradflow_csv
 
 TARGET_MS, TARGET_LOOP, TARGET_VMAP = 150, 6.0, 2.0
-
-
-def best_times(fns: dict, repeats: int) -> dict[str, float]:
-    """Best wall time of each callable, interleaving the callables round by round."""
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def loop_map(module: torch.nn.Module, x: torch.Tensor) -> np.ndarray:

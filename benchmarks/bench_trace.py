@@ -12,24 +12,13 @@ every side alike.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from timing import best_times
 
 from lstmviz import trace
 
 TARGETS = {"lstm": 1.5, "gru": 1.2, "rnn": 1.1}
-
-
-def best_times(fns: dict, repeats: int) -> dict[str, float]:
-    """Best wall time of each callable, interleaving the callables round by round."""
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def main() -> None:

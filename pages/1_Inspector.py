@@ -4,6 +4,7 @@ import streamlit as st
 
 from lstmviz.equations import as_latex, equations
 from lstmviz.figures import inspector as figs
+from lstmviz.figures.gates import gate_heatmap
 from lstmviz.ui import device_control, model_picker, page_setup, sync_query
 from lstmviz.ui import inspector as ui
 
@@ -60,7 +61,7 @@ st.caption("Each token's background is the unit's value at that step: look for u
 st.subheader("Every gate over the whole sequence")
 st.caption("Steps left to right (labelled t: token), units top to bottom; the red outline is step t. "
            "Hover for exact values.")
-heatmaps = [figs.step_heatmap(tr, g, layer, direction, step) for g in tr.gates]
+heatmaps = [gate_heatmap(tr, g, layer, direction, step) for g in tr.gates]
 if tr.num_directions == 2:
     heatmaps.append(figs.output_heatmap(tr, layer, step))
 for row in range(0, len(heatmaps), 2):

@@ -9,6 +9,7 @@ from torch import nn
 
 from lstmviz.equations import fmt
 from lstmviz.figures import inspector as figs
+from lstmviz.figures.gates import gate_heatmap
 from lstmviz.trace import trace
 
 TOKENS = list("ab(c)\nd e")
@@ -63,7 +64,7 @@ def test_animated_diagram_has_one_frame_per_step_and_a_play_button():
 
 def test_step_heatmap_is_the_gate_with_the_step_outlined():
     tr = _trace("gru", bidirectional=True)
-    fig = figs.step_heatmap(tr, "z", 0, "bwd", step=3)
+    fig = gate_heatmap(tr, "z", 0, "bwd", step=3)
     np.testing.assert_array_equal(fig.data[0].z, tr.get(0, "bwd", "z").T)
     assert list(fig.data[0].x) == [f"{t}: {tok}" for t, tok in enumerate(TOKENS)]
     assert (fig.layout.shapes[0].x0, fig.layout.shapes[0].x1) == (2.5, 3.5)
@@ -134,7 +135,7 @@ def test_every_figure_is_valid_plotly(kind):
     built = [figs.prediction_bars(replace(tr, predictions=np.full((tr.steps, 3), 1 / 3)), 1),
              figs.forecast_figure(np.zeros(tr.steps), np.ones(tr.steps), 1, tr.tokens),
              figs.cell_diagram(tr, 0, "bwd", 1, 2), figs.cell_diagram(tr, 0, "fwd", 1, 2, animate=True),
-             figs.step_heatmap(tr, tr.gates[0], 0, "fwd", 2), figs.output_heatmap(tr, 0, 2),
+             gate_heatmap(tr, tr.gates[0], 0, "fwd", 2), figs.output_heatmap(tr, 0, 2),
              figs.trajectories(tr, 0, "fwd", [0, 1], 2), figs.text_view(tr, 0, "fwd", 1, "h", 2)]
     for fig in built:
         go.Figure(fig.to_dict())

@@ -16,11 +16,9 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from lstmviz.equations import fmt, unit_values
-from lstmviz.figures.gates import GATE_TITLES, step_labels, value_range
+from lstmviz.figures.gates import CURRENT, GATE_TITLES, gate_heatmap, lean_figure, strings, value_range
 from lstmviz.trace import Trace
 
-_NO_TEMPLATE = {"layout": {}}
-CURRENT = "#ff2d55"  # the current step, everywhere
 _LINE = "#8a8a8a"
 
 # Each diagram: value boxes (key, label, x, y), operators (symbol, x, y) and wires (polylines).
@@ -62,23 +60,6 @@ _HOW_TO_READ = {
            "update gate) writes the candidate n. Colour: gates 0 dark → 1 yellow; states −1 blue → +1 red.",
     "rnn": "h_t = tanh(W x_t + U h_{t−1} + b): nothing protects the state. Colour: −1 blue → +1 red.",
 }
-
-
-def _figure(spec: dict) -> go.Figure:
-    """A Figure from a plain dict, skipping plotly's per-property validation.
-
-    Validation costs about 5 ms per figure; these figures are redrawn on every step change
-    (the page's budget is 100 ms). The tests validate every figure these functions return.
-    Plotly's default template (most of a small figure's JSON) is left out: Streamlit's theme
-    styles the chart in the browser, and a standalone HTML export gets plotly.js's defaults.
-    """
-    spec["layout"].setdefault("template", _NO_TEMPLATE)
-    return go.Figure(spec, _validate=False)
-
-
-def _strings(items: list[str]) -> np.ndarray:
-    """Labels as a fixed-width numpy array: copied in one piece where plotly deep-copies a figure."""
-    return np.asarray(items, dtype=str)
 
 
 def how_to_read(kind: str) -> str:
@@ -173,7 +154,7 @@ def cell_diagram(trace: Trace, layer: int, direction: str, unit: int, step: int,
     fig = {"data": data, "layout": layout}
     if animate:
         _add_frames(fig, trace, layer, direction, unit, step)
-    return _figure(fig)
+    return lean_figure(fig)
 
 
 def _add_frames(fig: dict, trace: Trace, layer: int, direction: str, unit: int, step: int) -> None:
@@ -201,37 +182,12 @@ def _add_frames(fig: dict, trace: Trace, layer: int, direction: str, unit: int, 
     fig["layout"]["margin"]["b"] = 80
 
 
-def step_heatmap(trace: Trace, gate: str, layer: int = 0, direction: str = "fwd", step: int | None = None,
-                 height: int = 250) -> go.Figure:
-    """Heatmap of one gate over steps (x, labelled 't: token') × units (y), the current step outlined.
-
-    Lean on purpose (no per-cell customdata): it is redrawn on every step change, T·units cells.
-    """
-    values = trace.get(layer, direction, gate)  # [T, units]
-    lo, hi = value_range(trace, gate, values)
-    units = values.shape[1]
-    layout = {
-        "title": {"text": f"{GATE_TITLES.get(gate, gate)} · layer {layer} {direction}", "font": {"size": 14}},
-        "height": height, "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
-        "xaxis": {"title": {"text": "step: token"}, "type": "category"}, "yaxis": {"title": {"text": "unit"}},
-    }
-    if step is not None:
-        layout["shapes"] = [{"type": "rect", "x0": step - 0.5, "x1": step + 0.5, "y0": -0.5, "y1": units - 0.5,
-                             "xref": "x", "yref": "y", "name": "current step",
-                             "line": {"color": CURRENT, "width": 2}}]
-    return _figure({"data": [{
-        "type": "heatmap", "z": values.T, "x": _strings(step_labels(trace)), "zmin": lo, "zmax": hi,
-        "colorscale": "Viridis" if lo == 0 else "RdBu_r", "colorbar": {"thickness": 10},
-        "hovertemplate": "step %{x}<br>unit %{y}<br>" + gate + " = %{z:.6f}<extra></extra>",
-    }], "layout": layout})
-
-
 def output_heatmap(trace: Trace, layer: int, step: int | None = None, height: int = 250) -> go.Figure:
     """A bidirectional layer's output h, both directions concatenated as torch returns them
     (forward units first, then backward), every row aligned by input position."""
     values = trace.output(layer)  # [T, D·H_out]
     half = values.shape[1] // trace.num_directions
-    fig = step_heatmap(trace, "h", layer, "fwd", step, height)
+    fig = gate_heatmap(trace, "h", layer, "fwd", step, height)
     fig.update_traces(z=values.T, hovertemplate="step %{x}<br>output unit %{y}<br>h = %{z:.6f}<extra></extra>")
     fig.update_layout(title_text=f"layer {layer} output: h forward (units 0–{half - 1}) and backward "
                                  f"({half}–{2 * half - 1}), aligned by input position")
@@ -250,7 +206,7 @@ def trajectories(trace: Trace, layer: int, direction: str, units: list[int], ste
                  gates: tuple[str, ...] = ("c", "h")) -> go.Figure:
     """Lines of each gate in `gates` over the steps for each unit; the current step as a vertical line."""
     gates = tuple(g for g in gates if g in trace.gates)
-    tokens = _strings(trace.tokens)
+    tokens = strings(trace.tokens)
     data = []
     for unit in units:
         for gate in gates:
@@ -267,7 +223,7 @@ def trajectories(trace: Trace, layer: int, direction: str, units: list[int], ste
     if step is not None:
         layout["shapes"] = [{"type": "line", "x0": step, "x1": step, "y0": 0, "y1": 1, "xref": "x",
                              "yref": "paper", "name": "current step", "line": {"color": CURRENT, "width": 2}}]
-    return _figure({"data": data, "layout": layout})
+    return lean_figure({"data": data, "layout": layout})
 
 
 def _shown(token: str) -> str:
@@ -312,7 +268,7 @@ def text_view(trace: Trace, layer: int, direction: str, unit: int, gate: str, st
         outline[step] = 3
     bar = {
         "type": "bar", "orientation": "h", "base": np.array(starts), "x": np.array(widths), "y": np.array(rows),
-        "text": _strings([_shown(t) for t in trace.tokens]),
+        "text": strings([_shown(t) for t in trace.tokens]),
         "customdata": np.stack([np.arange(trace.steps), values], 1),
         "marker": {"color": values, "colorscale": "Viridis" if lo == 0 else "RdBu_r", "cmin": lo, "cmax": hi,
                    "line": {"color": CURRENT, "width": outline}, "colorbar": {"thickness": 10}},
@@ -330,7 +286,7 @@ def text_view(trace: Trace, layer: int, direction: str, unit: int, gate: str, st
         "xaxis": {"visible": False, "range": [-0.5, right]}, "yaxis": {"visible": False, "autorange": "reversed"},
         "clickmode": "event+select",
     }
-    return _figure({"data": [bar], "layout": layout})
+    return lean_figure({"data": [bar], "layout": layout})
 
 
 def prediction_bars(trace: Trace, step: int, k: int = 5) -> go.Figure:
@@ -339,7 +295,7 @@ def prediction_bars(trace: Trace, step: int, k: int = 5) -> go.Figure:
     labels = trace.prediction_labels or [str(j) for j in range(len(probs))]
     order = np.arange(len(probs)) if len(probs) <= 10 else np.argsort(-probs, kind="stable")[:k]
     what = "class probabilities" if len(probs) <= 10 else f"top {k} next tokens"
-    return _figure({"data": [{
+    return lean_figure({"data": [{
         "type": "bar", "x": probs[order], "y": [_shown(labels[j]) for j in order], "orientation": "h",
         "marker": {"color": "#4c78a8"}, "text": [f"{probs[j]:.3f}" for j in order], "textposition": "auto",
         "hovertemplate": "%{y}: p = %{x:.6f}<extra></extra>",
@@ -355,7 +311,7 @@ def forecast_figure(predicted: np.ndarray, truth: np.ndarray | None, step: int, 
                     what: str = "forecast of the next value") -> go.Figure:
     """A regression model's output after every step (`predicted` [T]) against the truth [T] (NaN where
     unknown), the current step marked."""
-    data = [{"type": "scatter", "y": predicted, "mode": "lines+markers", "name": "model", "text": _strings(tokens),
+    data = [{"type": "scatter", "y": predicted, "mode": "lines+markers", "name": "model", "text": strings(tokens),
              "hovertemplate": "after step %{x}: %{text}<br>model %{y:.4f}<extra></extra>"}]
     if truth is not None:
         data.append({"type": "scatter", "y": truth, "mode": "lines+markers", "name": "truth",
@@ -363,6 +319,6 @@ def forecast_figure(predicted: np.ndarray, truth: np.ndarray | None, step: int, 
     data.append({"type": "scatter", "x": [step], "y": [float(predicted[step])], "mode": "markers",
                  "name": "current step", "marker": {"color": CURRENT, "size": 12},
                  "hovertemplate": "step %{x}: %{y:.4f}<extra></extra>"})
-    return _figure({"data": data, "layout": {
+    return lean_figure({"data": data, "layout": {
         "title": {"text": what, "font": {"size": 14}}, "height": 260, "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
         "xaxis": {"title": {"text": "step"}}, "legend": {"orientation": "h", "y": -0.25}}})

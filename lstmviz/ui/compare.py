@@ -6,7 +6,6 @@ Session-state keys, all kept in the URL: cmp_task, cmp_a, cmp_b, cmp_c (models),
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 import streamlit as st
 
@@ -14,7 +13,7 @@ from lstmviz import compare
 from lstmviz.checkpoints import Loaded
 from lstmviz.run import prepare, task_of, top_k, trace_model
 from lstmviz.trace import Trace
-from lstmviz.ui.models import ModelEntry, all_models
+from lstmviz.ui.models import Chosen, ModelEntry, all_models
 from lstmviz.ui.state import query_default, sync_query
 
 URL_KEYS = ["cmp_task", "cmp_a", "cmp_b", "cmp_c", "cmp_step", "cmp_text"]
@@ -24,16 +23,6 @@ PREFERRED_GROUPS = ("adding", "sentiment")
 _KIND_ORDER = {"lstm": 0, "gru": 1, "rnn": 2}
 TIMED_STEPS = 20  # Adam steps in the epoch the page times
 DEMO_TEXT = "0.5, -1, 2, 0, 0, 1.5, -0.5, 1, 0, 0, -2, 1"
-
-
-@dataclass(frozen=True)
-class Chosen:
-    """One compared model: `name` is short and unique on the page ("A · LSTM")."""
-
-    id: str
-    name: str
-    entry: ModelEntry
-    loaded: Loaded
 
 
 def group_of(loaded: Loaded) -> str:

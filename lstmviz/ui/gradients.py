@@ -26,7 +26,7 @@ from lstmviz.models import SequenceModel, init_forget_bias
 from lstmviz.run import Prepared, input_help, prepare, task_of
 from lstmviz.trace import Trace, trace
 from lstmviz.ui.compare import examples_for, group_label, group_of
-from lstmviz.ui.models import ModelEntry, all_models
+from lstmviz.ui.models import Chosen, ModelEntry, all_models
 from lstmviz.ui.state import query_default, sync_query
 from lstmviz.ui.training import current_job, run_label
 
@@ -35,16 +35,6 @@ URL_KEYS = ["grad_task", "grad_bias", "grad_step", "grad_text"]
 INIT_SEED = 0
 _KIND_ORDER = {"lstm": 0, "gru": 1, "rnn": 2}
 _SOURCE_ORDER = {"zoo": 0, "session": 1, "demo": 2}
-
-
-@dataclass(frozen=True)
-class Chosen:
-    """One trained model on the page; `name` starts with its cell kind ("LSTM", "GRU b")."""
-
-    id: str
-    name: str
-    entry: ModelEntry
-    loaded: Loaded
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,16 @@ class ModelEntry:
     source: str  # "zoo", "demo" or "session"
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """A model picked on a page: its id, a short name unique on that page, its entry and weights."""
+
+    id: str
+    name: str
+    entry: ModelEntry
+    loaded: Loaded
+
+
 def _freeze(module: nn.Module) -> nn.Module:
     """Shared models are read-only: eval mode and no parameter gradients."""
     module.eval()
