@@ -6,16 +6,8 @@ import pytest
 import torch
 
 from lstmviz.models import SequenceModel
-from lstmviz.tasks import (
-    MAX_DEPTH,
-    TASKS,
-    UNK,
-    bracket_depths,
-    generate_sentence,
-    get_task,
-    sentiment_label,
-    stdlib_corpus,
-)
+from lstmviz.sentiment import UNK, generate_sentence, sentiment_label
+from lstmviz.tasks import MAX_DEPTH, TASKS, bracket_depths, get_task, stdlib_corpus
 
 SHAPES = {  # name: (x shape, x dtype, y shape) for batch(4, T=12)
     "char_lm": ((4, 12), torch.long, (4, 12)),

@@ -21,7 +21,8 @@ import torch
 
 from lstmviz.checkpoints import load_checkpoint, save_checkpoint
 from lstmviz.models import SequenceModel, init_forget_bias
-from lstmviz.tasks import ForecastTask, SentimentTask, Task, generate_sentence, get_task
+from lstmviz.sentiment import generate_sentence
+from lstmviz.tasks import ForecastTask, SentimentTask, Task, get_task
 from lstmviz.train import train
 
 EVAL_SEED = 12345  # evaluation batches; training batches come from the build seed
