@@ -123,18 +123,20 @@ def examples_for(loaded: Loaded) -> dict[str, str]:
     return {"sample text": "".join(loaded.vocab[1:9])} if loaded.vocab else {"demo numbers": DEMO_TEXT}
 
 
-def shared_input(loaded: Loaded) -> str:
-    """The one input every model reads: the task's examples as one-click buttons, and a text box (its text
-    is kept in the URL too, so a shared link shows the same sequence at the same step)."""
+def shared_input(loaded: Loaded, key: str = "cmp_text", on_example=_set_text) -> str:
+    """The one input every model on a page reads: the task's examples as one-click buttons (keys
+    "{prefix}_ex_{name}"), and a text box under `key`, kept in the URL so a shared link shows the same
+    sequence. on_example(text) runs when an example is clicked (it must put the text under `key`)."""
     from lstmviz.run import input_help
 
     examples = examples_for(loaded)
-    query_default("cmp_text", next(iter(examples.values())))
+    query_default(key, next(iter(examples.values())))
+    prefix = key.split("_")[0]
     cols = st.columns(len(examples) + 1)
     cols[0].markdown("**Examples:**")
     for col, (name, text) in zip(cols[1:], examples.items(), strict=True):
-        col.button(name, key=f"cmp_ex_{name}", on_click=_set_text, args=(text,), width="stretch")
-    return st.text_area("Input (the same for every model)", key="cmp_text", height=80, help=input_help(loaded))
+        col.button(name, key=f"{prefix}_ex_{name}", on_click=on_example, args=(text,), width="stretch")
+    return st.text_area("Input (the same for every model)", key=key, height=80, help=input_help(loaded))
 
 
 @st.cache_resource(max_entries=48, show_spinner=False)

@@ -23,9 +23,10 @@ from lstmviz.gradients import decay_curve, decay_distance, loss_gradients, model
 from lstmviz.highway import highway, highway_units
 from lstmviz.inputs import InputError
 from lstmviz.models import SequenceModel, init_forget_bias
-from lstmviz.run import Prepared, input_help, prepare, task_of
+from lstmviz.run import Prepared, prepare, task_of
 from lstmviz.trace import Trace, trace
 from lstmviz.ui.compare import examples_for, group_label, group_of
+from lstmviz.ui.compare import shared_input as compare_input
 from lstmviz.ui.models import Chosen, ModelEntry, all_models
 from lstmviz.ui.state import query_default, sync_query
 from lstmviz.ui.training import current_job, run_label
@@ -141,13 +142,7 @@ def _set_text(text: str) -> None:
 
 def shared_input(loaded: Loaded) -> str:
     """Example buttons and the text box every model reads (kept in the URL)."""
-    examples = examples_for(loaded)
-    query_default("grad_text", next(iter(examples.values())))
-    cols = st.columns(len(examples) + 1)
-    cols[0].markdown("**Examples:**")
-    for col, (name, text) in zip(cols[1:], examples.items(), strict=True):
-        col.button(name, key=f"grad_ex_{name}", on_click=_set_text, args=(text,), width="stretch")
-    return st.text_area("Input (the same for every model)", key="grad_text", height=80, help=input_help(loaded))
+    return compare_input(loaded, key="grad_text", on_example=_set_text)
 
 
 def read_input(loaded: Loaded, text: str) -> Prepared | None:
