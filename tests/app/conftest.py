@@ -29,3 +29,28 @@ def array(value) -> np.ndarray:
             return data
         return data.reshape([int(s) for s in str(shape).split(",")] if isinstance(shape, str) else shape)
     return np.asarray(value)
+
+
+def run_page(page: str, query: dict[str, str] | None = None, session: dict | None = None):
+    """Run a page once as a fresh session would: session_state and URL query parameters set first."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(page, default_timeout=TIMEOUT)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def query_value(at, key: str) -> str:
+    """One URL query parameter as the page left it."""
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
+def heatmaps_by_title(at) -> dict[str, dict]:
+    """The page's heatmaps by title."""
+    return {f["layout"]["title"]["text"]: f for f in figures(at) if f["data"] and f["data"][0]["type"] == "heatmap"}

@@ -14,7 +14,7 @@ from lstmviz.checkpoints import Loaded, RecurrentSpec
 from lstmviz.models import SequenceModel
 from lstmviz.tasks import get_task
 
-from .conftest import TIMEOUT, array, figures, page_path
+from .conftest import array, figures, heatmaps_by_title, page_path, query_value, run_page
 
 PAGE = page_path("pages/3_Compare.py")
 
@@ -39,29 +39,13 @@ SHORT = "0.1:0, 0.9:1, 0.3:0, 0.2:1, 0.5:0"
 
 
 def _app(params: dict[str, str], text: str | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state["lstmviz_user_models"] = dict(MODELS)
-    if text is not None:
-        at.session_state["cmp_text"] = text
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _url(at, key: str) -> str:
-    value = at.query_params[key]
-    return value[0] if isinstance(value, list) else value
-
-
-def _heatmaps(at) -> dict[str, dict]:
-    return {f["layout"]["title"]["text"]: f for f in figures(at) if f["data"] and f["data"][0]["type"] == "heatmap"}
+    session = {"lstmviz_user_models": dict(MODELS)} | ({"cmp_text": text} if text is not None else {})
+    return run_page(PAGE, params, session)
 
 
 def _marked_steps(at) -> set[float]:
     """The step outlined in every heatmap (x0 + 0.5 of its 'current step' rectangle)."""
-    return {f["layout"]["shapes"][0]["x0"] + 0.5 for f in _heatmaps(at).values()}
+    return {f["layout"]["shapes"][0]["x0"] + 0.5 for f in heatmaps_by_title(at).values()}
 
 
 @pytest.fixture
@@ -70,7 +54,7 @@ def adding():
 
 
 def test_three_models_aligned_gates_and_gru_convention(adding):
-    heatmaps = _heatmaps(adding)
+    heatmaps = heatmaps_by_title(adding)
     assert {"A · LSTM · forget f", "B · GRU · z (PyTorch: keep)", "A · LSTM · input i",
             "B · GRU · 1−z (textbook update z)", "A · LSTM · output o", "B · GRU · reset r",
             "C · RNN · hidden h"} <= set(heatmaps)
@@ -82,7 +66,7 @@ def test_three_models_aligned_gates_and_gru_convention(adding):
         trace(gru.module, gru.model.encode(get_task("adding").encode_text(SHORT)[0][None])[0]), "write")
     np.testing.assert_allclose(array(heatmaps["B · GRU · 1−z (textbook update z)"]["data"][0]["z"]).T,
                                tr[1], atol=1e-6)
-    assert {k: _url(adding, k) for k in ADDING} == ADDING and _url(adding, "cmp_step") == "0"
+    assert {k: query_value(adding, k) for k in ADDING} == ADDING and query_value(adding, "cmp_step") == "0"
 
 
 def test_next_prev_slider_and_url_move_every_model_together(adding):
@@ -97,8 +81,8 @@ def test_next_prev_slider_and_url_move_every_model_together(adding):
     assert _marked_steps(adding) == {4}
     adding.button(key="cmp_next").click().run()  # already at the last step: stays
     assert _marked_steps(adding) == {4}
-    assert _url(adding, "cmp_step") == "4"
-    assert _url(adding, "cmp_text") == SHORT
+    assert query_value(adding, "cmp_step") == "4"
+    assert query_value(adding, "cmp_text") == SHORT
     reopened = _app(ADDING | {"cmp_step": "3", "cmp_text": SHORT})
     assert _marked_steps(reopened) == {3}
     assert reopened.text_area(key="cmp_text").value == SHORT
@@ -121,7 +105,7 @@ def test_examples_buttons_fill_the_shared_input(adding):
     example = get_task("adding").examples["markers side by side"]
     adding.button(key="cmp_ex_markers side by side").click().run()
     assert adding.text_area(key="cmp_text").value == example
-    heat = next(iter(_heatmaps(adding).values()))
+    heat = next(iter(heatmaps_by_title(adding).values()))
     assert len(heat["data"][0]["x"]) == 20
 
 
@@ -180,12 +164,12 @@ def test_two_models_and_switching_task_shows_bidirectional_and_stacked_views(add
         assert adding.selectbox(key=key).value.startswith(("zoo:sentiment-", "session:sent-"))
     adding.selectbox(key="cmp_a").set_value("session:sent-bilstm").run()
     adding.selectbox(key="cmp_b").set_value("session:sent-gru2").run()
-    titles = set(_heatmaps(adding))
+    titles = set(heatmaps_by_title(adding))
     name = "A · biLSTM"
     assert {f"{name} · forward h", f"{name} · backward h", f"{name} · concatenated [fwd | bwd]",
             f"{name} · summed fwd + bwd", "B · GRU · layer 0 · h", "B · GRU · layer 1 · h",
             "B · GRU · layer 1 · z (PyTorch: keep)"} <= titles
-    concat = _heatmaps(adding)[f"{name} · concatenated [fwd | bwd]"]
+    concat = heatmaps_by_title(adding)[f"{name} · concatenated [fwd | bwd]"]
     assert len(array(concat["data"][0]["z"])) == 12  # 2 × 6 units
     assert "probabilities" not in adding.query_params
     assert not [f for f in figures(adding) if f["layout"]["title"]["text"].startswith("Memory")]
@@ -211,6 +195,6 @@ def test_bare_demo_modules_without_a_head():
 def test_choosing_another_model_for_a_slot(adding):
     adding.selectbox(key="cmp_b").set_value("session:add-rnn").run()
     assert list(adding.table[0].value.columns) == ["A · LSTM", "B · RNN", "C · RNN"]
-    assert _url(adding, "cmp_b") == "session:add-rnn"
+    assert query_value(adding, "cmp_b") == "session:add-rnn"
     assert not adding.info  # no GRU left, so no GRU convention box
-    assert "B · GRU · z (PyTorch: keep)" not in _heatmaps(adding)
+    assert "B · GRU · z (PyTorch: keep)" not in heatmaps_by_title(adding)

@@ -19,7 +19,7 @@ from lstmviz.ui.gradients import MAX_GRADIENT_STEPS, length_error, truncate_text
 from lstmviz.ui.training import Job, Run, Settings, run_label
 from lstmviz.zoo import zoo_models
 
-from .conftest import TIMEOUT, array, figures, page_path
+from .conftest import array, figures, heatmaps_by_title, page_path, query_value, run_page
 
 PAGE = page_path("pages/2_Gradients.py")
 SHORT = "0.1:0, 0.9:1, 0.3:0, 0.2:1, 0.5:0, 0.7:0"
@@ -28,23 +28,7 @@ FIX = ". Fix the input above; every model reads the same text."
 
 
 def _app(query: dict[str, str] | None = None, session: dict | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _url(at, key: str) -> str:
-    value = at.query_params[key]
-    return value[0] if isinstance(value, list) else value
-
-
-def _heatmaps(at) -> dict[str, dict]:
-    return {f["layout"]["title"]["text"]: f for f in figures(at) if f["data"] and f["data"][0]["type"] == "heatmap"}
+    return run_page(PAGE, query, session)
 
 
 def _values(fig: dict) -> np.ndarray:
@@ -75,7 +59,7 @@ def test_defaults_zoo_adding_models_trained_and_at_init(short):
     at = short
     assert at.selectbox(key="grad_task").value == "adding"
     assert at.multiselect(key="grad_models").value == ZOO_ADDING
-    heatmaps = _heatmaps(at)
+    heatmaps = heatmaps_by_title(at)
     for name in ("LSTM", "GRU", "RNN"):
         for state in ("trained", "at init"):
             assert f"{name} {state} · ‖∂y_t/∂x_s‖" in heatmaps
@@ -92,7 +76,7 @@ def test_defaults_zoo_adding_models_trained_and_at_init(short):
 
 def test_trained_heatmap_values_equal_model_connectivity(short):
     raw = prepare(_zoo("adding-lstm"), SHORT).raw[0]
-    heatmaps = _heatmaps(short)
+    heatmaps = heatmaps_by_title(short)
     for kind in ("lstm", "gru", "rnn"):
         expected = model_connectivity(_zoo(f"adding-{kind}").model, raw)
         drawn = _values(heatmaps[f"{kind.upper()} trained · ‖∂y_t/∂x_s‖"])
@@ -105,17 +89,18 @@ def test_init_heatmap_values_equal_a_seeded_model_of_the_same_size(short):
     torch.manual_seed(0)
     fresh = SequenceModel.from_config(loaded.model.config).eval()
     expected = model_connectivity(fresh, prepare(loaded, SHORT).raw[0])
-    np.testing.assert_allclose(_values(_heatmaps(short)["GRU at init · ‖∂y_t/∂x_s‖"]), expected, rtol=1e-6)
+    np.testing.assert_allclose(_values(heatmaps_by_title(short)["GRU at init · ‖∂y_t/∂x_s‖"]), expected, rtol=1e-6)
 
 
-def test_step_slider_moves_every_marker_and_the_url():
+def test_step_slider_moves_every_marker_and_thequery_value():
     at = _app({"grad_text": SHORT})
     assert at.slider(key="grad_step").value == 5  # the last step by default
     at.slider(key="grad_step").set_value(2).run()
     assert not at.exception
-    assert {_outlined_row(f) for f in _heatmaps(at).values() if "‖∂y_t/∂x_s‖" in f["layout"]["title"]["text"]} == {2}
-    assert "into step 2" in " ".join(_heatmaps(at))
-    assert _url(at, "grad_step") == "2"
+    maps = [f for f in heatmaps_by_title(at).values() if "‖∂y_t/∂x_s‖" in f["layout"]["title"]["text"]]
+    assert {_outlined_row(f) for f in maps} == {2}
+    assert "into step 2" in " ".join(heatmaps_by_title(at))
+    assert query_value(at, "grad_step") == "2"
 
 
 def test_url_reopens_models_step_and_input():
@@ -124,8 +109,8 @@ def test_url_reopens_models_step_and_input():
     assert at.slider(key="grad_step").value == 3
     assert at.text_area(key="grad_text").value == SHORT
     assert list(at.table[0].value["model"]) == ["RNN", "LSTM"]
-    assert _url(at, "grad_models") == "zoo:adding-rnn,zoo:adding-lstm"
-    assert _url(at, "grad_text") == SHORT
+    assert query_value(at, "grad_models") == "zoo:adding-rnn,zoo:adding-lstm"
+    assert query_value(at, "grad_text") == SHORT
 
 
 def test_a_bad_url_falls_back_to_the_defaults():
@@ -141,7 +126,7 @@ def test_models_picker_removes_a_model_and_empty_says_so():
     assert not at.exception
     assert list(at.table[0].value["model"]) == ["LSTM", "RNN"]
     assert len(figures(at)) == 4 + 4 + 2 + 2 + 1
-    assert _url(at, "grad_models") == "zoo:adding-lstm,zoo:adding-rnn"
+    assert query_value(at, "grad_models") == "zoo:adding-lstm,zoo:adding-rnn"
     at.multiselect(key="grad_models").set_value([]).run()
     assert not at.exception
     assert at.error[0].value == "Pick at least one trained model in the sidebar."
@@ -150,11 +135,11 @@ def test_models_picker_removes_a_model_and_empty_says_so():
 
 def test_forget_bias_checkbox_changes_only_the_init_lstm():
     at = _app({"grad_text": SHORT})
-    before = _heatmaps(at)
+    before = heatmaps_by_title(at)
     at.checkbox(key="grad_bias").check().run()
     assert not at.exception
-    after = _heatmaps(at)
-    assert _url(at, "grad_bias") == "True"
+    after = heatmaps_by_title(at)
+    assert query_value(at, "grad_bias") == "True"
     loaded = _zoo("adding-lstm")
     torch.manual_seed(0)
     fresh = SequenceModel.from_config(loaded.model.config).eval()
@@ -172,7 +157,7 @@ def test_example_button_loads_the_t100_input():
     assert not at.exception
     assert at.text_area(key="grad_text").value == get_task("adding").examples["T=100"]
     assert at.slider(key="grad_step").value == 99
-    assert _values(_heatmaps(at)["RNN trained · ‖∂y_t/∂x_s‖"]).shape == (100, 100)
+    assert _values(heatmaps_by_title(at)["RNN trained · ‖∂y_t/∂x_s‖"]).shape == (100, 100)
 
 
 def test_task_switch_loads_that_tasks_models_and_first_example():
@@ -185,9 +170,9 @@ def test_task_switch_loads_that_tasks_models_and_first_example():
     captions = " ".join(c.value for c in at.caption)
     assert "L = the sum of the top layer's outputs at the last step" in captions
     raw = prepare(_zoo("brackets-lstm"), text).raw[0]
-    np.testing.assert_allclose(_values(_heatmaps(at)["LSTM trained · ‖∂y_t/∂x_s‖"]),
+    np.testing.assert_allclose(_values(heatmaps_by_title(at)["LSTM trained · ‖∂y_t/∂x_s‖"]),
                                model_connectivity(_zoo("brackets-lstm").model, raw), rtol=1e-6)
-    assert _url(at, "grad_task") == "brackets"
+    assert query_value(at, "grad_task") == "brackets"
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -207,7 +192,7 @@ def test_bad_input_says_what_is_wrong_and_keeps_the_text(text, message):
 def test_unknown_tokens_are_flagged_and_drawn():
     at = _app({"grad_task": "brackets", "grad_text": "(x)é"})
     assert at.warning[0].value == "Not in the vocabulary, read as <unk>: 'é'"
-    assert _values(_heatmaps(at)["GRU trained · ‖∂y_t/∂x_s‖"]).shape == (4, 4)
+    assert _values(heatmaps_by_title(at)["GRU trained · ‖∂y_t/∂x_s‖"]).shape == (4, 4)
 
 
 def test_past_the_length_limit_error_and_truncate():
@@ -220,7 +205,7 @@ def test_past_the_length_limit_error_and_truncate():
     assert not at.exception
     assert at.text_area(key="grad_text").value == ", ".join(str(k % 7) for k in range(MAX_GRADIENT_STEPS))
     assert not at.error
-    drawn = _heatmaps(at)["LSTM trained · ‖∂y_t/∂x_s‖"]
+    drawn = heatmaps_by_title(at)["LSTM trained · ‖∂y_t/∂x_s‖"]
     assert _values(drawn).shape == (MAX_GRADIENT_STEPS, MAX_GRADIENT_STEPS)
 
 
@@ -231,7 +216,8 @@ def test_bare_demo_modules_use_the_module_connectivity():
     torch.manual_seed(0)
     demo = RecurrentSpec("rnn", 1, 8).build().eval()
     x = torch.tensor([[0.5], [-1.0], [2.0], [0.0], [1.0]])
-    np.testing.assert_allclose(_values(_heatmaps(at)["RNN trained · ‖∂y_t/∂x_s‖"]), connectivity(demo, x), rtol=1e-6)
+    drawn = _values(heatmaps_by_title(at)["RNN trained · ‖∂y_t/∂x_s‖"])
+    np.testing.assert_allclose(drawn, connectivity(demo, x), rtol=1e-6)
     assert "sum of the top layer's outputs" in " ".join(c.value for c in at.caption)
 
 
@@ -247,7 +233,7 @@ def test_training_view_draws_the_latest_train_jobs_histories():
         runs.append(run)
     job = Job(number=1, settings=settings, runs=runs, status="finished")
     at = _app({"grad_text": SHORT}, {"lstmviz_train_job": job})
-    heatmaps = _heatmaps(at)
+    heatmaps = heatmaps_by_title(at)
     for run in runs:
         drawn = heatmaps[f"{run_label(job, run)} · ‖∂L/∂h_s‖ by epoch"]
         np.testing.assert_allclose(_values(drawn), run.gradients.history, rtol=1e-6)
@@ -280,7 +266,7 @@ def test_bidirectional_zoo_model_is_drawn():
     at = _app({"grad_task": "sentiment", "grad_models": "zoo:sentiment-bilstm", "grad_text": text})
     loaded = _zoo("sentiment-bilstm")
     expected = model_connectivity(loaded.model, prepare(loaded, text).raw[0])
-    drawn = _values(_heatmaps(at)["biLSTM trained · ‖∂y_t/∂x_s‖"])
+    drawn = _values(heatmaps_by_title(at)["biLSTM trained · ‖∂y_t/∂x_s‖"])
     np.testing.assert_allclose(drawn, expected, rtol=1e-6)
     assert np.count_nonzero(np.triu(drawn, 1))  # a bidirectional output also feels later steps
 
