@@ -21,8 +21,9 @@ class Trace:
 
     `values["layer{l}.{fwd|bwd}.{gate}"]` is a numpy array [T, units] in the module's dtype (float32
     for ordinary modules); gates are `i f g o c h` (LSTM), `r z n h` (GRU, PyTorch's convention: z
-    keeps the old state), `a h` (RNN, a is the pre-activation). Row t is input position t in both directions. `predictions` [T, out] holds
-    a task model's per-step outputs (probabilities or values) when it has a head.
+    keeps the old state), `a h` (RNN, a is the pre-activation). Row t is input position t in both
+    directions. `predictions` [T, out] holds a task model's per-step outputs (probabilities or values)
+    when it has a head.
     """
 
     kind: str
