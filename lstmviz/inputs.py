@@ -23,6 +23,19 @@ class InputError(ValueError):
     """Input we cannot use; the message names the problem, where it is and what is allowed."""
 
 
+def split_items(text: str) -> list[str]:
+    """Typed input split on commas, semicolons, spaces and new lines into its non-empty items."""
+    return [item for item in _SPLIT.split((text or "").strip()) if item]
+
+
+def to_number(cell: str, place: str) -> float:
+    """float(cell), or an InputError "{place}: 'x' is not a number" (NaN and inf parse; callers refuse them)."""
+    try:
+        return float(cell)
+    except ValueError:
+        raise InputError(f"{place}: {cell[:30]!r} is not a number") from None
+
+
 def parse_numbers(text: str, input_size: int = 1, max_steps: int | None = MAX_STEPS) -> np.ndarray:
     """Numbers typed by a user -> float32 [T, input_size].
 
@@ -33,10 +46,10 @@ def parse_numbers(text: str, input_size: int = 1, max_steps: int | None = MAX_ST
     if not text:
         raise InputError("the sequence is empty; type at least one number")
     if input_size == 1:
-        rows = [[cell] for cell in _SPLIT.split(text) if cell]
+        rows = [[cell] for cell in split_items(text)]
     else:
         groups = [g for g in re.split(r"[;\n]+", text) if g.strip()]
-        rows = [[c for c in _SPLIT.split(g.strip()) if c] for g in groups]
+        rows = [split_items(g) for g in groups]
     return _to_array(rows, input_size, max_steps, where="step {step}")
 
 
@@ -85,10 +98,7 @@ def _to_array(rows: list[list[str]], input_size: int, max_steps: int | None, whe
         if len(row) != input_size:
             raise InputError(f"{place} has {len(row)} value(s); this model takes {input_size} per step")
         for col, cell in enumerate(row):
-            try:
-                value = float(cell)
-            except ValueError:
-                raise InputError(f"{place}: {cell[:30]!r} is not a number") from None
+            value = to_number(cell, place)
             if not math.isfinite(value):
                 raise InputError(f"{place}: {cell} is not allowed; numbers must be finite (no NaN or inf)")
             out[step, col] = value

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import sysconfig
 from dataclasses import dataclass, field
 from functools import cache
@@ -33,6 +32,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from lstmviz.inputs import split_items, to_number
 from lstmviz.models import ModelConfig
 from lstmviz.sentiment import (
     SENTENCE_LENGTHS,
@@ -53,18 +53,6 @@ def _generator(seed: Source) -> torch.Generator:
 
 def _python_rng(g: torch.Generator) -> random.Random:
     return random.Random(int(torch.randint(2**62, (1,), generator=g)))
-
-
-def parse_numbers(text: str) -> list[str]:
-    """Split typed input on commas, semicolons, whitespace and new lines into its non-empty items."""
-    return [item for item in re.split(r"[,;\s]+", text.strip()) if item]
-
-
-def _float(item: str, position: int) -> float:
-    try:
-        return float(item)
-    except ValueError:
-        raise ValueError(f"step {position}: {item!r} is not a number") from None
 
 
 @dataclass
@@ -228,14 +216,14 @@ class AddingTask(Task):
         return float(((pred - y).abs() < 0.04).float().mean())
 
     def tokenize(self, text):
-        return parse_numbers(text)
+        return split_items(text)
 
     def encode_text(self, text):
         """'value:marker' items → values [T,2]; a bare value has marker 0."""
         steps = []
         for t, item in enumerate(self.tokenize(text)):
             value, _, marker = item.partition(":")
-            steps.append([_float(value, t), _float(marker or "0", t)])
+            steps.append([to_number(value, f"step {t}"), to_number(marker or "0", f"step {t}")])
         return torch.tensor(steps, dtype=torch.float32).reshape(-1, 2), []
 
 
@@ -291,11 +279,12 @@ class ForecastTask(Task):
         return float(F.mse_loss(x, y))
 
     def tokenize(self, text):
-        return parse_numbers(text)
+        return split_items(text)
 
     def encode_text(self, text):
         """Comma- or space-separated numbers in the series' own units → scaled values [T,1]."""
-        values = [(_float(item, t) - self.offset) / self.scale for t, item in enumerate(self.tokenize(text))]
+        items = enumerate(self.tokenize(text))
+        values = [(to_number(item, f"step {t}") - self.offset) / self.scale for t, item in items]
         return torch.tensor(values, dtype=torch.float32).reshape(-1, 1), []
 
     def unscale(self, values: Tensor) -> Tensor:
