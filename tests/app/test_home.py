@@ -3,20 +3,16 @@
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from lstmviz import trace
 from lstmviz.checkpoints import RecurrentSpec
 
-from .conftest import TIMEOUT, array, figures, page_path
+from .conftest import array, figures, page_path, run_page
 
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file(page_path("app.py"), default_timeout=TIMEOUT)
-    app.run()
-    assert not app.exception
-    return app
+    return run_page(page_path("app.py"))
 
 
 def test_lstm_by_default_shows_every_gate_with_true_values(at):

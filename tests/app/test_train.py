@@ -11,7 +11,7 @@ from lstmviz.train import LIMITS, TrainEvent
 from lstmviz.ui import training as tr
 from lstmviz.ui.models import _SESSION_KEY
 
-from .conftest import TIMEOUT, array, figures, page_path
+from .conftest import TIMEOUT, array, figures, page_path, run_page
 
 
 def _models(at) -> dict:
@@ -21,10 +21,7 @@ def _models(at) -> dict:
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file(page_path("pages/4_Train.py"), default_timeout=TIMEOUT)
-    app.run()
-    assert not app.exception
-    return app
+    return run_page(page_path("pages/4_Train.py"))
 
 
 def _tiny(at, cells=("LSTM", "GRU")):

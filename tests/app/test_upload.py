@@ -16,7 +16,7 @@ from lstmviz.train import TrainEvent
 from lstmviz.ui import training as tr
 from lstmviz.ui.models import _SESSION_KEY
 
-from .conftest import TIMEOUT, page_path
+from .conftest import TIMEOUT, page_path, run_page
 
 OCTETS = "application/octet-stream"
 
@@ -48,10 +48,7 @@ def _upload(at, name: str, data: bytes, vocab: bytes | None = None):
 
 @pytest.fixture
 def at():
-    app = AppTest.from_file(page_path("pages/5_Upload.py"), default_timeout=TIMEOUT)
-    app.run()
-    assert not app.exception
-    return app
+    return run_page(page_path("pages/5_Upload.py"))
 
 
 def test_page_states_the_size_limit_and_waits_for_a_file(at):
